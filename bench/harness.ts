@@ -17,6 +17,8 @@ export interface BenchResult {
   /** The same shape through @tensorflow/tfjs-backend-webgpu on the same adapter, when run. */
   tfjs_ms?: number;
   speedup_vs_tfjs?: number;
+  /** Runs batched per timed sample (see bench/kernels.ts). */
+  reps?: number;
   note?: string;
 }
 
@@ -27,6 +29,8 @@ export interface BenchCase {
   flops?: number;
   /** Bytes moved by one run (for GB/s), if meaningful. */
   bytes?: number;
+  /** Shown with the result (e.g. how the peer's computation differs). */
+  note?: string;
   /** Allocate inputs; returns the run/verify/dispose closures. */
   setup(ctx: GpuContext): Promise<{
     /** Record and submit one run (no waiting). `reps` runs go into one recorder when > 1. */

@@ -1,4 +1,8 @@
 // The subcommand table: one line per command, pointing at the module that implements it.
 import { registerCommand } from './main.ts';
 
+registerCommand('list', 'write a listing for each photo (the main job)', () => import('./list.ts'));
 registerCommand('gpu', 'show the WebGPU adapter, its features and limits', () => import('./gpu-info.ts'));
+registerCommand('batch', 'list a folder of images or a catalog, resumably and shardably', () => import('./batch.ts'));
+registerCommand('merge', "join 'atelier batch' shard outputs; export Shopify CSV", () => import('./merge.ts'));
+registerCommand('data', 'check, cache and import catalogs; train the tokenizer', () => import('./data.ts'));

@@ -50,6 +50,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class GpuContext {
   readonly storagePool: BufferPool;
   readonly readPool: BufferPool;
+  /** Staging buffers for uploads made while a recorder is open (see write()). */
+  private readonly uploadPool: BufferPool;
   readonly kernels: KernelLibrary;
   readonly uniforms: UniformRing;
   readonly bindGroups: BindGroupCache;
@@ -58,7 +60,7 @@ export class GpuContext {
   private readonly lostPromise: Promise<GPUDeviceLostInfo>;
   private pendingError: Error | null = null;
   private openRecorder: Recorder | null = null;
-  private lastSubmit = { label: '', time: 0 };
+  private lastSubmit = { label: '', time: 0, settled: true };
   private readonly expectedMs = new Map<string, number>();
   private destroyed = false;
 
@@ -72,6 +74,7 @@ export class GpuContext {
   ) {
     this.storagePool = new BufferPool(device, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'tensor');
     this.readPool = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    this.uploadPool = new BufferPool(device, GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'upload');
     this.kernels = new KernelLibrary(device, kernelSource);
     this.uniforms = new UniformRing(device, ringBytes, limits.minUniformBufferOffsetAlignment);
     this.bindGroups = new BindGroupCache(device, this.uniforms);
@@ -148,7 +151,11 @@ export class GpuContext {
   zeros(shape: readonly number[], dtype: DType = 'f32', label = ''): Tensor {
     const t = this.empty(shape, dtype, label);
     const bytes = Math.ceil(t.byteLength / 4) * 4;
-    if (bytes > 0) this.device.queue.writeBuffer(t.buffer, 0, new ArrayBuffer(bytes));
+    if (bytes === 0) return t;
+    // Inside an open recorder, clear in recording order (the buffer may be one that earlier
+    // recorded dispatches still read); otherwise a queue write is cheapest.
+    if (this.openRecorder) this.openRecorder.rawEncoder().clearBuffer(t.buffer, 0, bytes);
+    else this.device.queue.writeBuffer(t.buffer, 0, new ArrayBuffer(bytes));
     return t;
   }
 
@@ -178,7 +185,18 @@ export class GpuContext {
       bytes = padded;
       len += 2;
     }
-    this.device.queue.writeBuffer(t.buffer, byteOffset, bytes.buffer, bytes.byteOffset, len);
+    const rec = this.openRecorder;
+    if (!rec) {
+      this.device.queue.writeBuffer(t.buffer, byteOffset, bytes.buffer, bytes.byteOffset, len);
+      return;
+    }
+    // A recorder is open: queue.writeBuffer would land before every dispatch recorded so far, and
+    // the pool may have handed `t` a buffer those dispatches still read. Stage the bytes and record
+    // a copy instead, so the write happens in recording order.
+    const staging = this.uploadPool.acquire(len);
+    this.device.queue.writeBuffer(staging, 0, bytes.buffer, bytes.byteOffset, len);
+    rec.copy(staging, 0, t.buffer, byteOffset, len);
+    rec.onSubmitted(() => this.uploadPool.release(staging));
   }
 
   /** Read a tensor back to the host (f16 widened to f32). */
@@ -196,7 +214,11 @@ export class GpuContext {
     const staging = this.readPool.acquire(size);
     const enc = this.device.createCommandEncoder({ label: 'readback' });
     enc.copyBufferToBuffer(buffer, offset, staging, 0, size);
-    this.submit(enc.finish(), null, 'readback');
+    // The copy is tiny: the wait is for the work submitted before it, so that work's label and
+    // submit time (lastSubmit) must size the sleep, not a 'readback' label whose duration would
+    // depend on whatever happened to be queued ahead of it.
+    if (this.lostInfo) throw this.lostError();
+    this.device.queue.submit([enc.finish()]);
     await this.settle();
     await this.guard(staging.mapAsync(GPUMapMode.READ, 0, size));
     const out = staging.getMappedRange(0, size).slice(0);
@@ -222,7 +244,7 @@ export class GpuContext {
     if (this.lostInfo) throw this.lostError();
     if (from && this.openRecorder === from) this.openRecorder = null;
     this.device.queue.submit([commands]);
-    this.lastSubmit = { label, time: performance.now() };
+    this.lastSubmit = { label, time: performance.now(), settled: false };
   }
 
   /** Called by Recorder when it flushes mid-recording (it stays open). */
@@ -235,14 +257,27 @@ export class GpuContext {
    * submitted label first (see class comment); `expectedMs` overrides the estimate.
    */
   async settle(expectedMs?: number): Promise<void> {
-    const { label, time } = this.lastSubmit;
-    const estimate = expectedMs ?? this.expectedMs.get(label) ?? 0;
-    const remaining = estimate * 0.85 - (performance.now() - time);
-    if (remaining > 1) await sleep(remaining);
-    await this.guard(this.device.queue.onSubmittedWorkDone());
-    const took = performance.now() - time;
+    const last = this.lastSubmit;
+    if (last.settled) {
+      // Nothing but readback copies since the last wait: nothing to sleep for or to learn from.
+      await this.guard(this.device.queue.onSubmittedWorkDone());
+      this.throwPending();
+      return;
+    }
+    const { label, time } = last;
     const prev = this.expectedMs.get(label);
-    this.expectedMs.set(label, prev === undefined ? took : prev * 0.7 + took * 0.3);
+    const remaining = (expectedMs ?? prev ?? 0) * 0.85 - (performance.now() - time);
+    if (remaining > 1) await sleep(remaining);
+    const woke = performance.now();
+    await this.guard(this.device.queue.onSubmittedWorkDone());
+    const now = performance.now();
+    last.settled = true;
+    // Done before the sleep ended: `now - time` is then our own sleep, an upper bound on the work.
+    // Halve the estimate instead of averaging it in, or one slow run under a label (a first
+    // compile, a larger input) would keep later waits oversleeping, decaying only ~5% per wait.
+    const doneBeforeWaking = remaining > 1 && now - woke < 1;
+    const took = now - time;
+    this.expectedMs.set(label, prev === undefined ? took : doneBeforeWaking ? prev * 0.5 : prev * 0.7 + took * 0.3);
     this.throwPending();
   }
 
@@ -302,6 +337,7 @@ export class GpuContext {
     this.timer?.destroy();
     this.storagePool.trim();
     this.readPool.trim();
+    this.uploadPool.trim();
     this.device.destroy();
   }
 }

@@ -30,6 +30,12 @@ export interface KernelSpec {
   entry?: string;
   defines?: Defines;
   constants?: Record<string, number>;
+  /**
+   * Other files in kernels/ whose text is placed before this one: shared helpers that exist in
+   * variants (e.g. a row reduction with subgroup operations and one with shared memory, where only
+   * the first may say `enable subgroups;`).
+   */
+  includes?: string[];
 }
 
 export type BindingKind = 'read-only-storage' | 'storage' | 'uniform';
@@ -90,7 +96,8 @@ export function specialiseSource(source: string, defines: Defines = {}): string 
 function stableKey(spec: KernelSpec): string {
   const sorted = (o?: Record<string, unknown>) =>
     o ? Object.keys(o).sort().map((k) => `${k}=${String(o[k])}`).join(',') : '';
-  return `${spec.file}:${spec.entry ?? 'main'}|${sorted(spec.defines)}|${sorted(spec.constants)}`;
+  const includes = spec.includes?.length ? `|+${spec.includes.join('+')}` : '';
+  return `${spec.file}:${spec.entry ?? 'main'}|${sorted(spec.defines)}|${sorted(spec.constants)}${includes}`;
 }
 
 function scalarType(typeName: string, kernel: string, member: string): ParamMember['type'] {
@@ -169,7 +176,8 @@ export class KernelLibrary {
   private prepare(spec: KernelSpec, key: string) {
     const entry = spec.entry ?? 'main';
     const name = key;
-    const code = specialiseSource(this.source(spec.file), spec.defines);
+    const files = [...(spec.includes ?? []), spec.file];
+    const code = specialiseSource(files.map((f) => this.source(f)).join('\n'), spec.defines);
     let reflect: WgslReflect;
     try {
       reflect = new WgslReflect(code);

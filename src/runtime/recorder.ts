@@ -22,6 +22,7 @@ export class Recorder {
   private pass: GPUComputePassEncoder | null = null;
   private closed = false;
   private readonly profiled: { kernel: string; index: number }[] = [];
+  private readonly afterSubmit: (() => void)[] = [];
   dispatchCount = 0;
 
   constructor(
@@ -79,6 +80,20 @@ export class Recorder {
     return this.encoder;
   }
 
+  /**
+   * Hand an op's scratch tensor back to the pool once this recording is submitted. Disposing it at
+   * once would be unsafe: a tensor uploaded later in the same recording could get the buffer, and
+   * its queue.writeBuffer runs before any of the recorded dispatches.
+   */
+  disposeAfterSubmit(t: Tensor): void {
+    this.afterSubmit.push(() => t.dispose());
+  }
+
+  /** Run `fn` once this recording has been submitted (e.g. hand a staging buffer back). */
+  onSubmitted(fn: () => void): void {
+    this.afterSubmit.push(fn);
+  }
+
   /** Finish and submit. Returns the labels of profiled dispatches (empty unless timing is on). */
   submit(): { kernel: string; index: number }[] {
     this.assertOpen();
@@ -87,6 +102,7 @@ export class Recorder {
     this.ctx.uniforms.flush();
     this.ctx.submit(this.encoder.finish({ label: this.label }), this);
     this.closed = true;
+    for (const fn of this.afterSubmit.splice(0)) fn();
     return this.profiled;
   }
 

@@ -1,0 +1,52 @@
+// Row-wise softmax over the last dimension, numerically stable.
+//
+// Layout: x and out are [rows, n] row-major f32 (out must be a different buffer).
+// Includes: lane_vector (V/W: vec4 lanes when n % 4 == 0) and a row reduction (subgroup or shared).
+// Tiling: one workgroup of WG lanes per row; lane l handles the chunks l, l + WG, ... of the row
+// (params.n counts V chunks). Pass 1 keeps, per lane, a running max and a sum of exponentials
+// rescaled to it (online softmax, one read of the row); lanes are merged with row_max/row_sum.
+// Pass 2 writes exp(x - max) / sum. Any n >= 1 (n < WG leaves lanes idle).
+// Masking: -inf inputs get probability 0; a row that is entirely -inf comes out as zeros, not NaN.
+// Limits: rows <= 65535^2 (2-D grid, row = wid.y * grid_x + wid.x); n < 2^32.
+
+const LOWEST = -3.4028234663852886e38; // start of a running max; exp(-inf - LOWEST) is 0, never NaN
+
+struct Params {
+  n: u32,
+  rows: u32,
+  grid_x: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<V>;
+@group(0) @binding(2) var<storage, read_write> out: array<V>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * params.grid_x + wid.x;
+  if (row >= params.rows) { return; }
+  let n = params.n;
+  let base = row * n;
+
+  var m = LOWEST;
+  var s = 0.0;
+  for (var i = 0u; i < n; i += WG) {
+    let j = i + lid;
+    if (j < n) {
+      let v = x[base + j];
+      let nm = max(m, hmax(v));
+      s = s * exp(m - nm) + hsum(exp(v - nm));
+      m = nm;
+    }
+  }
+  let row_m = row_max(m, lid);
+  let row_s = row_sum(s * exp(m - row_m), lid);
+  let inv = select(0.0, 1.0 / row_s, row_s > 0.0);
+
+  for (var i = 0u; i < n; i += WG) {
+    let j = i + lid;
+    if (j < n) {
+      out[base + j] = exp(x[base + j] - row_m) * inv;
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * `atelier list <photo> [photo...]` (also `npm start -- photo.jpg`): the main job. Decodes the
+ * photos, batches them through the model and prints each listing, readable or as JSON.
+ */
+import { resolve } from 'node:path';
+import type { Listing } from '../model/listing.ts';
+import type { PromptFact } from '../model/prompt.ts';
+import { createListingEngine } from '../node/engine.ts';
+import { decodeImageFile } from '../node/image.ts';
+import { parseArgs, usage, UsageError, type OptionSpec } from './args.ts';
+
+const SPEC: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'print JSON (one object, or an array for several photos)' },
+  weights: { type: 'string', description: 'weights folder (default: the committed weights/)' },
+  catalog: { type: 'string', description: "which catalog's attribute schema to use (default: the first in the weights)" },
+  brand: { type: 'string', description: 'the brand, given as a fact' },
+  fact: { type: 'list', description: 'a fact name=value that overrides the prediction (e.g. --fact base_colour=Navy Blue)' },
+  'no-grounding': { type: 'boolean', description: 'let the text contradict the attributes (for comparison)' },
+  flat: { type: 'boolean', description: 'do not put predicted attributes in the prompt (ablation)' },
+  'max-tokens': { type: 'string', description: 'most tokens to generate (default 96)' },
+  temperature: { type: 'string', description: 'sampling temperature; 0 (default) is greedy' },
+  'top-k': { type: 'string', description: 'sample among the k most likely tokens' },
+  'top-p': { type: 'string', description: 'sample from the smallest set with this much probability' },
+  seed: { type: 'string', description: 'sampling seed (default 0)' },
+  help: { type: 'boolean', description: 'show this help' },
+};
+
+function numberOption(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} needs a number, got '${v}'`);
+  return n;
+}
+
+function parseFacts(list: string[], brand: string | undefined): PromptFact[] {
+  const facts = list.map((f) => {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--fact needs name=value, got '${f}'`);
+    return { name: f.slice(0, eq).trim(), value: f.slice(eq + 1).trim() };
+  });
+  if (brand) facts.push({ name: 'brand', value: brand });
+  return facts;
+}
+
+function formatListing(path: string, l: Listing): string {
+  const lines = [`== ${path}`, `Title:       ${l.title}`, `Description: ${l.description}`];
+  const cur = l.price.currency ? ` ${l.price.currency}` : '';
+  lines.push(`Price:       ${l.price.value.toFixed(2)}${cur}  (80% interval ${l.price.low.toFixed(2)} – ${l.price.high.toFixed(2)})`);
+  lines.push('Attributes:');
+  for (const [name, a] of Object.entries(l.attributes)) {
+    lines.push(`  ${name.padEnd(24)} ${a.value.padEnd(24)} ${a.fact ? 'fact' : `${(a.confidence * 100).toFixed(0)}%`}`);
+  }
+  if (l.grounding.length) {
+    lines.push('Grounding:   ' + l.grounding.map((g) => `"${g.text}" (${g.attribute}) ${g.agrees ? 'agrees' : `CONTRADICTS ${g.prompted}`}`).join('; '));
+  }
+  const t = l.timings_ms;
+  lines.push(`Timings:     backbone ${t.backbone_ms?.toFixed(1)} ms, heads ${t.heads_ms?.toFixed(1)} ms, prefill ${t.prefill_ms?.toFixed(1)} ms, decode ${t.decode_ms?.toFixed(1)} ms (${t.decode_steps} steps)`);
+  return lines.join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { positionals, options } = parseArgs(argv, SPEC);
+  if (options.help) {
+    console.log(usage('list', '<photo> [photo...]', SPEC));
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('give at least one photo (JPEG or PNG)');
+  const images = [];
+  for (const p of positionals) {
+    try {
+      images.push(await decodeImageFile(resolve(p)));
+    } catch (e) {
+      throw new Error(`cannot read ${p}: ${(e as Error).message}`);
+    }
+  }
+  const engine = await createListingEngine({ weights: options.weights as string | undefined, catalog: options.catalog as string | undefined, batchSize: images.length });
+  try {
+    const listings = await engine.list(images, {
+      facts: parseFacts(options.fact as string[], options.brand as string | undefined),
+      grounded: !options['no-grounding'],
+      prompt: options.flat ? 'flat' : 'hierarchical',
+      maxNewTokens: numberOption(options['max-tokens'], 'max-tokens'),
+      temperature: numberOption(options.temperature, 'temperature'),
+      topK: numberOption(options['top-k'], 'top-k'),
+      topP: numberOption(options['top-p'], 'top-p'),
+      seed: numberOption(options.seed, 'seed'),
+    });
+    if (options.json) console.log(JSON.stringify(listings.length === 1 ? listings[0] : listings, null, 2));
+    else console.log(listings.map((l, i) => formatListing(positionals[i], l)).join('\n\n'));
+    return 0;
+  } finally {
+    engine.dispose();
+  }
+}

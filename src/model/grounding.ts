@@ -1,0 +1,296 @@
+/**
+ * Grounded decoding: while a listing is decoded, ban every token that would complete a lexicon
+ * mention contradicting a prompted attribute value (a prediction or a user-supplied fact), so the
+ * finished text cannot contain one; after decoding, report every attribute mention and whether it
+ * agrees. Browser-safe, no I/O.
+ *
+ * The forbidden phrases of a listing are all surface forms, in the segments where their kind is
+ * checked, of terms whose families do not meet the prompted value's (weak forms excepted: the
+ * metric never counts them as contradictions). The text decoded so far is read as the lexicon reads
+ * it — lower-cased, every run of non-letters/digits one separator — by an Aho–Corasick automaton
+ * over " " + phrase, so a match always starts at a word boundary; the segment starts after a
+ * virtual separator.
+ *
+ * Word-boundary rule (conservative): a token is banned when, fed character by character from the
+ * current state, it completes a forbidden phrase that is followed by a separator inside the token,
+ * or that ends with the token's last character (the next token could be a space, so the end of a
+ * token counts as a boundary). "blue" is therefore banned as a token even where "blueberry" would
+ * follow, while a single token "blueberry" is allowed. A phrase split over several tokens ("short"
+ * + " sle" + "eves") is banned at the token that completes it. The current state thus never ends
+ * in a completed forbidden phrase, and no accepted text contains one: the guarantee is stronger
+ * than the metric, which also skips advice sentences, part nouns and excused secondary colours.
+ *
+ * Special tokens are never banned and feed no text. Costs: the per-vocabulary tables are built
+ * once per (lexicon, vocabulary); a listing's automaton in well under a millisecond; the banned set
+ * of a state one pass over the vocabulary's characters, cached per state, so most steps are a
+ * lookup.
+ */
+import {
+  attributeMentions,
+  familiesIntersect,
+  type Lexicon,
+  type ListingText,
+  referenceFamilies,
+} from './lexicon.ts';
+import type { Segment } from './lexicon-schemas.ts';
+
+/** Prompted attribute values, by attribute name; absent or null values are not grounded. */
+export type PromptedValues = Readonly<Record<string, string | null | undefined>>;
+
+const SEPARATOR = 0;
+/** A letter or digit that occurs in no lexicon form: it only ever breaks a match. */
+const OTHER_WORD_CHAR = 1;
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+
+/**
+ * What grounding needs from a tokenizer, prepared once per (lexicon, vocabulary): each token's
+ * text as a sequence of character classes over the lexicon's alphabet.
+ */
+export interface GroundingVocabulary {
+  lexicon: Lexicon;
+  /** Character → class; classes 0 (separator) and 1 (other word character) are fixed. */
+  classOf: ReadonlyMap<string, number>;
+  alphabetSize: number;
+  /** Concatenated class sequences of all tokens; token t is classes[offsets[t] .. offsets[t+1]). */
+  classes: Uint8Array;
+  offsets: Uint32Array;
+  special: ReadonlySet<number>;
+}
+
+function charClass(classOf: ReadonlyMap<string, number>, ch: string): number {
+  const lower = ch.toLowerCase();
+  const known = classOf.get(lower);
+  if (known !== undefined) return known;
+  return WORD_CHAR.test(lower) ? OTHER_WORD_CHAR : SEPARATOR;
+}
+
+/**
+ * Prepares a tokenizer's vocabulary: `tokenText[id]` is the token decoded to text (byte-level BPE
+ * pieces decoded, a leading space kept; a partial UTF-8 sequence may be empty), `specialTokenIds`
+ * the ids that are never banned (BOS, EOS, padding, separators).
+ */
+export function prepareGroundingVocabulary(
+  lexicon: Lexicon,
+  tokenText: readonly string[],
+  specialTokenIds: readonly number[] = [],
+): GroundingVocabulary {
+  const classOf = new Map<string, number>();
+  let next = 2;
+  for (const attr of lexicon.attributes.values()) {
+    for (const form of attr.forms.keys()) {
+      for (const ch of form) if (ch !== ' ' && !classOf.has(ch)) classOf.set(ch, next++);
+    }
+  }
+  if (next > 255) throw new RangeError(`grounding: the lexicon's alphabet has ${next - 2} characters, more than 253`);
+  const offsets = new Uint32Array(tokenText.length + 1);
+  const seqs: number[][] = [];
+  let total = 0;
+  for (let t = 0; t < tokenText.length; t++) {
+    const seq = [...tokenText[t]].map((ch) => charClass(classOf, ch));
+    seqs.push(seq);
+    offsets[t] = total;
+    total += seq.length;
+  }
+  offsets[tokenText.length] = total;
+  const classes = new Uint8Array(total);
+  for (let t = 0; t < seqs.length; t++) classes.set(seqs[t], offsets[t]);
+  for (const id of specialTokenIds) {
+    if (!Number.isInteger(id) || id < 0 || id >= tokenText.length) {
+      throw new RangeError(`grounding: special token id ${id} is outside the vocabulary of ${tokenText.length} tokens`);
+    }
+  }
+  return { lexicon, classOf, alphabetSize: next, classes, offsets, special: new Set(specialTokenIds) };
+}
+
+/** One segment's automaton over its forbidden phrases. */
+interface Automaton {
+  /** Dense transitions: goto[state * alphabetSize + class]. */
+  goto: Int32Array;
+  /** Whether a forbidden phrase ends at this state (itself or via its suffix links). */
+  complete: Uint8Array;
+  /** Whether the state was entered by a separator (consecutive separators collapse into one). */
+  afterSeparator: Uint8Array;
+  start: number;
+  /** Banned token ids per state, computed on first use. */
+  bannedCache: Map<number, Int32Array>;
+}
+
+function buildAutomaton(vocab: GroundingVocabulary, phrases: readonly string[]): Automaton {
+  const A = vocab.alphabetSize;
+  const children: Map<number, number>[] = [new Map()];
+  const terminal: boolean[] = [false];
+  const sepEntered: boolean[] = [false];
+  for (const phrase of phrases) {
+    let node = 0;
+    for (const ch of ' ' + phrase) {
+      const cls = ch === ' ' ? SEPARATOR : vocab.classOf.get(ch)!;
+      let child = children[node].get(cls);
+      if (child === undefined) {
+        child = children.length;
+        children.push(new Map());
+        terminal.push(false);
+        sepEntered.push(cls === SEPARATOR);
+        children[node].set(cls, child);
+      }
+      node = child;
+    }
+    terminal[node] = true;
+  }
+  const n = children.length;
+  const goto = new Int32Array(n * A);
+  const fail = new Int32Array(n);
+  const complete = new Uint8Array(n);
+  // Breadth-first: a state's failure link and transitions are known before its children's.
+  const queue: number[] = [];
+  for (let c = 0; c < A; c++) {
+    const child = children[0].get(c);
+    goto[c] = child ?? 0;
+    if (child !== undefined) queue.push(child);
+  }
+  for (let head = 0; head < queue.length; head++) {
+    const node = queue[head];
+    complete[node] = terminal[node] || complete[fail[node]] ? 1 : 0;
+    for (let c = 0; c < A; c++) {
+      const child = children[node].get(c);
+      if (child !== undefined) {
+        fail[child] = goto[fail[node] * A + c];
+        goto[node * A + c] = child;
+        queue.push(child);
+      } else {
+        goto[node * A + c] = goto[fail[node] * A + c];
+      }
+    }
+  }
+  return { goto, complete, afterSeparator: Uint8Array.from(sepEntered, Number), start: goto[SEPARATOR], bannedCache: new Map() };
+}
+
+/** The state after feeding one character class; runs of separators collapse into one. */
+function step(a: Automaton, A: number, state: number, cls: number): number {
+  if (cls === SEPARATOR && a.afterSeparator[state]) return state;
+  return a.goto[state * A + cls];
+}
+
+/** A decoding position: the segment being written and the automaton state after its text so far. */
+export interface GroundingState {
+  segment: Segment;
+  state: number;
+}
+
+/** The decoding-time constraint of one listing. */
+export interface Grounding {
+  /** The forbidden phrases per segment (forms, words joined by spaces), for reports and tests. */
+  forbidden: Readonly<Record<Segment, readonly string[]>>;
+  /** The state at the start of a segment. */
+  start(segment: Segment): GroundingState;
+  /** Token ids that must not come next, sorted ascending. Do not modify the returned array. */
+  banned(state: GroundingState): Int32Array;
+  /** The state after appending a token (special tokens leave it unchanged). */
+  advance(state: GroundingState, tokenId: number): GroundingState;
+  /** The state after a segment's text decoded so far (equivalent to advancing token by token). */
+  stateAfter(segment: Segment, text: string): GroundingState;
+}
+
+/** The forbidden phrases of one segment: forms of terms that disagree with a prompted value. */
+function forbiddenPhrases(lexicon: Lexicon, prompted: PromptedValues, segment: Segment): string[] {
+  const out: string[] = [];
+  for (const attr of lexicon.attributes.values()) {
+    if (!attr.knowledge.segments.includes(segment)) continue;
+    const families = referenceFamilies(lexicon, attr.attribute, prompted[attr.attribute]);
+    if (!families) continue;
+    for (const [form, term] of attr.forms) if (!term.weak && !familiesIntersect(term.families, families)) out.push(form);
+  }
+  return [...new Set(out)].sort();
+}
+
+/** Builds the constraint for one listing from its prompted attribute values. */
+export function createGrounding(vocab: GroundingVocabulary, prompted: PromptedValues): Grounding {
+  const A = vocab.alphabetSize;
+  const forbidden = {
+    title: forbiddenPhrases(vocab.lexicon, prompted, 'title'),
+    description: forbiddenPhrases(vocab.lexicon, prompted, 'description'),
+  };
+  const automata = { title: buildAutomaton(vocab, forbidden.title), description: buildAutomaton(vocab, forbidden.description) };
+
+  const checkToken = (a: Automaton, state: number, token: number): number => {
+    let s = state;
+    for (let i = vocab.offsets[token], end = vocab.offsets[token + 1]; i < end; i++) {
+      const cls = vocab.classes[i];
+      // A forbidden phrase completed by the previous character and now closed by a separator.
+      if (cls === SEPARATOR && a.complete[s]) return -1;
+      s = step(a, A, s, cls);
+    }
+    return a.complete[s] ? -1 : s;
+  };
+
+  return {
+    forbidden,
+    start: (segment) => ({ segment, state: automata[segment].start }),
+    banned({ segment, state }) {
+      const a = automata[segment];
+      let ids = a.bannedCache.get(state);
+      if (!ids) {
+        const list: number[] = [];
+        for (let t = 0; t + 1 < vocab.offsets.length; t++) if (!vocab.special.has(t) && checkToken(a, state, t) < 0) list.push(t);
+        ids = Int32Array.from(list);
+        a.bannedCache.set(state, ids);
+      }
+      return ids;
+    },
+    advance({ segment, state }, tokenId) {
+      if (!Number.isInteger(tokenId) || tokenId < 0 || tokenId + 1 >= vocab.offsets.length) {
+        throw new RangeError(`grounding: token id ${tokenId} is outside the vocabulary of ${vocab.offsets.length - 1} tokens`);
+      }
+      if (vocab.special.has(tokenId)) return { segment, state };
+      const a = automata[segment];
+      let s = state;
+      for (let i = vocab.offsets[tokenId], end = vocab.offsets[tokenId + 1]; i < end; i++) s = step(a, A, s, vocab.classes[i]);
+      return { segment, state: s };
+    },
+    stateAfter(segment, text) {
+      const a = automata[segment];
+      let s = a.start;
+      for (const ch of text) s = step(a, A, s, charClass(vocab.classOf, ch));
+      return { segment, state: s };
+    },
+  };
+}
+
+/** One attribute mention of a decoded listing and whether it agrees with the prompted value. */
+export interface GroundingMention {
+  attribute: string;
+  /** What the text names: a catalog value, or the synonym's canonical name. */
+  mentioned: string;
+  prompted: string;
+  agrees: boolean;
+  text: string;
+  segment: Segment;
+  start: number;
+  end: number;
+}
+
+/**
+ * Every attribute mention of a decoded listing, in the segments its attribute is grounded in, for
+ * attributes with a prompted value, and whether it agrees with that value. A disagreeing weak form
+ * ("metal fastener" on a black item) is an ordinary word, not a mention, and is left out.
+ */
+export function groundingReport(lexicon: Lexicon, text: ListingText, prompted: PromptedValues): GroundingMention[] {
+  const out: GroundingMention[] = [];
+  for (const { attribute, segment, mention, term } of attributeMentions(lexicon, text)) {
+    const value = prompted[attribute];
+    const families = referenceFamilies(lexicon, attribute, value);
+    if (!families || value == null) continue;
+    const agrees = familiesIntersect(term.families, families);
+    if (!agrees && term.weak) continue;
+    out.push({
+      attribute,
+      mentioned: term.label,
+      prompted: value,
+      agrees,
+      text: mention.text,
+      segment,
+      start: mention.start,
+      end: mention.end,
+    });
+  }
+  return out;
+}

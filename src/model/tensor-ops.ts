@@ -1,0 +1,34 @@
+/**
+ * ModelOps over plain tensors (inference): each op records its dispatches into the recorder and
+ * `release` returns intermediates to the pool right away (safe inside an open recorder: a recycled
+ * buffer is only written by dispatches recorded later).
+ */
+import { conv2d } from '../runtime/ops/conv2d.ts';
+import { binary } from '../runtime/ops/elementwise.ts';
+import { embedding } from '../runtime/ops/embedding.ts';
+import { attention } from '../runtime/ops/attention.ts';
+import { slice } from '../runtime/ops/layout.ts';
+import { layerNorm } from '../runtime/ops/layernorm.ts';
+import { matmul } from '../runtime/ops/matmul.ts';
+import { meanAxis1 } from '../runtime/ops/reduce.ts';
+import type { Recorder } from '../runtime/recorder.ts';
+import type { Tensor } from '../runtime/tensor.ts';
+import type { ModelOps } from './graph.ts';
+
+export function tensorOps(rec: Recorder, keep: ReadonlySet<Tensor> = new Set()): ModelOps<Tensor> {
+  return {
+    linear: (x, w, b, act = 'none') => matmul(rec, x, w, { transB: true, bias: b ?? undefined, activation: act }),
+    conv2d: (x, w, b, o) => conv2d(rec, x, w, { bias: b, stride: o.stride, padding: o.padding, activation: o.activation }),
+    layerNorm: (x, g, b, eps) => layerNorm(rec, x, g, b, { eps }).y,
+    attention: (q, k, v, o) => attention(rec, q, k, v, o),
+    add: (a, b) => binary(rec, 'add', a, b),
+    slice: (x, axis, start, length) => slice(rec, x, axis, start, length),
+    reshape: (x, shape) => x.reshape(shape),
+    meanTokens: (x) => meanAxis1(rec, x),
+    embed: (ids, table) => embedding(rec, table, ids),
+    shape: (x) => x.shape,
+    release: (...xs) => {
+      for (const x of xs) if (!keep.has(x)) x.dispose();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** Weights folders on disk: read for inference, written atomically by training. */
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseModelBundle, serializeBundle, type ModelBundle } from '../model/bundle.ts';
+import { WeightsFormatError } from '../model/safetensors.ts';
+import { PROJECT_ROOT } from './gpu.ts';
+
+export const DEFAULT_WEIGHTS_DIR = join(PROJECT_ROOT, 'weights');
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new WeightsFormatError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+  }
+}
+
+export function readWeightsFolder(dir = DEFAULT_WEIGHTS_DIR): ModelBundle {
+  const manifest = readJson(join(dir, 'model.json')) as { files?: { weights?: string; tokenizer?: string } };
+  const files = manifest?.files ?? {};
+  const weightsPath = join(dir, files.weights ?? 'model.safetensors');
+  if (!existsSync(weightsPath)) throw new WeightsFormatError(`${weightsPath}: file not found`);
+  const weights = new Uint8Array(readFileSync(weightsPath));
+  return parseModelBundle(manifest, weights, readJson(join(dir, files.tokenizer ?? 'tokenizer.json')), dir);
+}
+
+/**
+ * Writes the folder's files next to their final names, then renames each into place, so a reader
+ * never sees a half-written file and a killed writer leaves the previous files intact.
+ */
+export function writeWeightsFolder(dir: string, bundle: ModelBundle, options: Parameters<typeof serializeBundle>[1] = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const { manifest, weights, tokenizer } = serializeBundle(bundle, options);
+  const files: [string, string | Uint8Array][] = [
+    [manifest.files.weights, weights],
+    [manifest.files.tokenizer, JSON.stringify(tokenizer)],
+    ['model.json', JSON.stringify(manifest, null, 2)],
+  ];
+  for (const [name, data] of files) {
+    const tmp = join(dir, `.${name}.tmp-${process.pid}`);
+    try {
+      writeFileSync(tmp, data);
+      renameSync(tmp, join(dir, name));
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+}
