@@ -16,11 +16,18 @@
 // 4l..4l+3 of it for all 32 rows (32 vec4 accumulators). Per k-step of 4, lane l loads 4 A rows
 // (tile rows l, l+8, l+16, l+24) and its 4 B rows as vec4s, then accumulate_panel (from
 // gemm_subgroup.wgsl or gemm_shared.wgsl) shares the A rows among the lanes.
-// Why this shape (lavapipe, Mesa 25, measured): a buffer read from a lane-varying address runs lane
-// by lane (~10 instructions per value, vec4 loads cheaper per value than scalar ones), so the tile
-// is sized to load few values per multiply-add (1/16 per lane); the lanes' loads all come before
-// the arithmetic, which otherwise spills the accumulators around every load; unrolling k further
-// or larger tiles measured slower (register spills).
+// Why this shape (measured on lavapipe, Mesa 25, where the 8 lanes are one 256-bit SIMD vector):
+//  - A buffer read from a lane-varying address runs lane by lane: per lane a bounds check, a scalar
+//    load and an insert per value; a vec4 shares the per-lane part, so vec4 loads are cheaper per
+//    value (scalar loads made this loop ~1.4x slower). Loads are about half the loop's instructions
+//    even here, where each lane loads 1/16 of a value per multiply-add.
+//  - Multiply-adds compile to a multiply and an add (no FMA), and the 128 accumulators live on the
+//    stack, so the arithmetic is the other half: 32 x 64 and 64 x 64 tiles and k unrolled by 2 all
+//    ran slower (more spills) than this 32 x 32 tile with k-steps of 4.
+//  - All loads of a k-step come before its arithmetic: interleaving them made LLVM spill around
+//    each lane-by-lane load sequence (~30% slower).
+//  - B read along k (this layout) ran ~1.7x faster than B [k, n] read along n, hence the op's
+//    transposes.
 // Edges: rows and columns past m and n load clamped (valid) data and are not stored.
 // Limits: element offsets below 2^32.
 

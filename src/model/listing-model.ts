@@ -49,8 +49,10 @@ export interface ListOptions {
   topK?: number;
   topP?: number;
   seed?: number;
-  /** Called with each new token's text, per batch row, as it is generated. */
-  onToken?: (row: number, text: string) => void;
+  /** Stop a row at its end token (default true); benchmarks turn it off to decode a fixed length. */
+  stopAtEos?: boolean;
+  /** Called with each new token's text, per batch row, as it is generated, and the field it belongs to. */
+  onToken?: (row: number, text: string, field: 'title' | 'description') => void;
 }
 
 interface CatalogRuntime {
@@ -98,6 +100,12 @@ export class ListingModel {
     return [...this.catalogs.keys()];
   }
 
+  /** Tensors the graph must never free: the weights. */
+  private get keep(): ReadonlySet<Tensor> {
+    return (this.keepSet ??= new Set(this.weights.values()));
+  }
+  private keepSet: Set<Tensor> | null = null;
+
   private w: Weights<Tensor> = (name) => {
     const t = this.weights.get(name);
     if (!t) throw new Error(`weight ${name} is not loaded`);
@@ -107,49 +115,29 @@ export class ListingModel {
   /** Images (decoded pixels, any size) -> one listing each. Rows are batched through every stage. */
   async list(images: readonly PixelImage[], options: ListOptions = {}): Promise<Listing[]> {
     if (images.length === 0) return [];
-    const cat = this.catalogs.get(options.catalog ?? this.catalogNames[0]);
-    if (!cat) throw new Error(`unknown catalog '${options.catalog}' (these weights have: ${this.catalogNames.join(', ')})`);
-    const { ctx, config } = this;
-    const batch = images.length;
+    const cat = this.catalog(options.catalog);
     const timings: Record<string, number> = {};
-    const keep = new Set(this.weights.values());
-    let t0 = now();
-
-    // 1. backbone
-    const { imageWidth: W, imageHeight: H } = config.backbone;
-    const pixels = new Uint8Array(batch * W * H * 3);
-    images.forEach((img, i) => fitImage(img, { width: W, height: H, background: [255, 255, 255] }, pixels.subarray(i * W * H * 3, (i + 1) * W * H * 3)));
-    const input = ctx.tensor(normaliseBatch(pixels, batch, { width: W, height: H }, DEFAULT_NORMALISE), [batch, H, W, 3], 'f32', 'images');
-    timings.preprocess_ms = now() - t0;
-    t0 = now();
-    let rec = ctx.recorder('backbone');
-    const ops = tensorOps(rec, keep);
-    const { tokens, pooled } = backboneForward(ops, this.w, config, input);
-    rec.submit();
-    await ctx.settle();
-    input.dispose();
-    timings.backbone_ms = now() - t0;
-
-    // 2. heads
-    t0 = now();
-    rec = ctx.recorder('heads');
-    const heads = classifierHeads(rec, pooled, this.w(`heads.${cat.schema.name}.weight`), this.w(`heads.${cat.schema.name}.bias`), cat.gpuHeads);
-    rec.submit();
-    const [probs, argmax, confidence] = await Promise.all([heads.probs.read(), heads.argmax.read(), heads.confidence.read()]);
-    heads.probs.dispose();
-    heads.argmax.dispose();
-    heads.confidence.dispose();
+    const { tokens, pooled } = await this.encode(images, timings);
+    const rows = await this.classify(cat.schema.name, pooled, timings);
     pooled.dispose();
-    timings.heads_ms = now() - t0;
-
-    const rows = Array.from({ length: batch }, (_, b) => this.readHeads(cat, b, probs, argmax, confidence));
-
-    // 3-5. prompt, prefill, decode
-    const texts = await this.generate(cat, tokens, rows.map((r) => r.attributes), options, timings);
-    tokens.dispose();
-
+    const threshold = options.prompt === 'flat' ? Infinity : this.bundle.manifest.confidenceThreshold;
+    const facts = rows.map((r) =>
+      promptFacts(
+        Object.entries(r.attributes)
+          .filter(([, p]) => p.value !== OTHER)
+          .map(([name, p]) => ({ name, value: p.value, confidence: p.confidence })),
+        options.facts ?? [],
+        threshold,
+      ),
+    );
+    let texts: { title: string; description: string }[];
+    try {
+      texts = await this.generate(cat.schema.name, tokens, facts, options, timings);
+    } finally {
+      tokens.dispose();
+    }
     return rows.map((r, b) => {
-      const prompted = Object.fromEntries(texts[b].facts.map((f) => [f.name, f.value]));
+      const prompted = Object.fromEntries(facts[b].map((f) => [f.name, f.value]));
       const { title, description } = texts[b];
       const grounding = groundingReport(cat.lexicon, { title, description }, prompted).map((g) => ({
         attribute: g.attribute,
@@ -163,6 +151,47 @@ export class ListingModel {
       for (const f of options.facts ?? []) attributes[f.name] = { value: f.value, confidence: 1, fact: true };
       return { catalog: cat.schema.name, attributes, price: r.price, title, description, grounding, timings_ms: { ...timings } };
     });
+  }
+
+  private catalog(name?: string): CatalogRuntime {
+    const cat = this.catalogs.get(name ?? this.catalogNames[0]);
+    if (!cat) throw new Error(`unknown catalog '${name}' (these weights have: ${this.catalogNames.join(', ')})`);
+    return cat;
+  }
+
+  /** Stage 1: the backbone. Returns the patch tokens [B, N, D] and pooled embeddings [B, D] (caller disposes). */
+  async encode(images: readonly PixelImage[], timings: Record<string, number> = {}): Promise<{ tokens: Tensor; pooled: Tensor }> {
+    const { ctx, config } = this;
+    const batch = images.length;
+    let t0 = now();
+    const { imageWidth: W, imageHeight: H } = config.backbone;
+    const pixels = new Uint8Array(batch * W * H * 3);
+    images.forEach((img, i) => fitImage(img, { width: W, height: H, background: [255, 255, 255] }, pixels.subarray(i * W * H * 3, (i + 1) * W * H * 3)));
+    const input = ctx.tensor(normaliseBatch(pixels, batch, { width: W, height: H }, DEFAULT_NORMALISE), [batch, H, W, 3], 'f32', 'images');
+    timings.preprocess_ms = now() - t0;
+    t0 = now();
+    const rec = ctx.recorder('backbone');
+    const out = backboneForward(tensorOps(rec, this.keep), this.w, config, input);
+    rec.submit();
+    await ctx.settle();
+    input.dispose();
+    timings.backbone_ms = now() - t0;
+    return out;
+  }
+
+  /** Stage 2: every attribute's class and confidence and the price interval, in one dispatch. */
+  async classify(catalog: string, pooled: Tensor, timings: Record<string, number> = {}) {
+    const cat = this.catalog(catalog);
+    const t0 = now();
+    const rec = this.ctx.recorder('heads');
+    const heads = classifierHeads(rec, pooled, this.w(`heads.${cat.schema.name}.weight`), this.w(`heads.${cat.schema.name}.bias`), cat.gpuHeads);
+    rec.submit();
+    const [probs, argmax, confidence] = await Promise.all([heads.probs.read(), heads.argmax.read(), heads.confidence.read()]);
+    heads.probs.dispose();
+    heads.argmax.dispose();
+    heads.confidence.dispose();
+    timings.heads_ms = now() - t0;
+    return Array.from({ length: pooled.shape[0] }, (_, b) => this.readHeads(cat, b, probs, argmax, confidence));
   }
 
   private readHeads(cat: CatalogRuntime, b: number, probs: ArrayLike<number>, argmax: ArrayLike<number>, confidence: ArrayLike<number>) {
@@ -182,23 +211,17 @@ export class ListingModel {
     };
   }
 
-  /** Prompt, prefill and token-by-token decoding for every row; returns each row's text and prompt facts. */
-  private async generate(cat: CatalogRuntime, imageTokens: Tensor, predicted: Record<string, AttributePrediction>[], options: ListOptions, timings: Record<string, number>) {
+  /**
+   * Stages 3-5: prompt, prefill and token-by-token decoding of each row's facts over its image
+   * tokens [B, N, D]. Returns each row's generated ids (after the prompt) and text.
+   */
+  async generate(catalog: string, imageTokens: Tensor, facts: PromptFact[][], options: ListOptions = {}, timings: Record<string, number> = {}) {
     const { ctx, config } = this;
+    const cat = this.catalog(catalog);
     const tok = this.bundle.tokenizer;
     const d = config.decoder;
-    const batch = predicted.length;
-    const keep = new Set(this.weights.values());
-    const threshold = options.prompt === 'flat' ? Infinity : this.bundle.manifest.confidenceThreshold;
-    const facts = predicted.map((attrs) =>
-      promptFacts(
-        Object.entries(attrs)
-          .filter(([, p]) => p.value !== OTHER)
-          .map(([name, p]) => ({ name, value: p.value, confidence: p.confidence })),
-        options.facts ?? [],
-        threshold,
-      ),
-    );
+    const batch = facts.length;
+    const keep = this.keep;
     const prompts = facts.map((f) => encodePrompt(tok, f));
     const maxNew = Math.min(options.maxNewTokens ?? 96, d.maxLength - Math.max(...prompts.map((p) => p.length)));
     if (maxNew < 1) throw new Error(`the prompt (${Math.max(...prompts.map((p) => p.length))} tokens) leaves no room in the decoder's ${d.maxLength}-token context`);
@@ -227,18 +250,20 @@ export class ListingModel {
         ? sampleTokens(rec, logits, { mask, temperature: options.temperature, topK: options.topK, topP: options.topP, seed: ((options.seed ?? 0) + step * 7919) >>> 0 })
         : argmaxTokens(rec, logits, { mask });
 
-    // 4. prefill
+    // 4. prefill (inputs uploaded before the recorder opens, so no upload breaks the pass)
     let t0 = now();
     uploadMask();
+    const P = Math.max(...lengths);
+    const pad = tok.specialId('<pad>');
+    const ids = ctx.tensor(Uint32Array.from(prompts.flatMap((p) => [...p, ...Array(P - p.length).fill(pad)])), [batch, P], 'u32', 'prompt');
+    const posIds = ctx.tensor(Uint32Array.from(prompts.flatMap(() => Array.from({ length: P }, (_, i) => i))), [batch, P], 'u32', 'positions');
+    // The last prompt position of each row: rows b*P + len_b - 1 of the flattened hidden states.
+    const lastIds = ctx.tensor(Uint32Array.from(lengths.map((len, b) => b * P + len - 1)), [batch, 1], 'u32', 'last-prompt-rows');
     let rec = ctx.recorder('prefill');
     let ops = tensorOps(rec, keep);
     const memory = decoderMemory(ops, this.w, imageTokens);
     const cross = Array.from({ length: d.layers }, (_, l) => crossKeysValues(ops, this.w, l, memory));
     memory.dispose();
-    const P = Math.max(...lengths);
-    const pad = tok.specialId('<pad>');
-    const ids = ctx.tensor(Uint32Array.from(prompts.flatMap((p) => [...p, ...Array(P - p.length).fill(pad)])), [batch, P], 'u32', 'prompt');
-    const posIds = ctx.tensor(Uint32Array.from(prompts.flatMap(() => Array.from({ length: P }, (_, i) => i))), [batch, P], 'u32', 'positions');
     let x = embedTokens(ops, this.w, ids, posIds);
     for (let l = 0; l < d.layers; l++) {
       x = decoderLayer(ops, this.w, config, l, x, cross[l], (layer, q, k, v) => {
@@ -246,8 +271,6 @@ export class ListingModel {
         return attention(rec, q, caches[layer].k, caches[layer].v, { heads: d.heads, causal: true, past: 0, kvLength: P });
       });
     }
-    // The last prompt position of each row: gather rows b*P + len_b - 1 of x.
-    const lastIds = ctx.tensor(Uint32Array.from(lengths.map((len, b) => b * P + len - 1)), [batch, 1], 'u32', 'last-prompt-rows');
     const last = embedding(rec, x.reshape([batch * P, d.dim]), lastIds);
     x.dispose();
     const logits = outputLogits(ops, this.w, config, last);
@@ -266,6 +289,7 @@ export class ListingModel {
     const descId = tok.specialId('<desc>');
     const generated: number[][] = Array.from({ length: batch }, () => []);
     const done = new Array(batch).fill(false);
+    const fields = new Array<'title' | 'description'>(batch).fill('title');
     const stepIds = ctx.empty([batch, 1], 'u32', 'step-ids');
     const stepPos = ctx.empty([batch, 1], 'u32', 'step-positions');
     const kvLengths = ctx.empty([batch], 'u32', 'kv-lengths');
@@ -276,8 +300,9 @@ export class ListingModel {
         if (done[b]) continue;
         const id = chosen[b];
         generated[b].push(id);
-        if (id === eos) done[b] = true;
-        else if (options.onToken && !tok.isSpecial(id)) options.onToken(b, tok.decode([id]));
+        if (id === eos && options.stopAtEos !== false) done[b] = true;
+        else if (id === descId) fields[b] = 'description';
+        else if (options.onToken && !tok.isSpecial(id)) options.onToken(b, tok.decode([id]), fields[b]);
         if (states[b]) states[b] = id === descId ? groundings[b]!.start('description') : groundings[b]!.advance(states[b]!, id);
       }
       if (done.every(Boolean) || step + 1 >= maxNew) break;
@@ -312,7 +337,7 @@ export class ListingModel {
     for (const c of cross) c.k.dispose(), c.v.dispose();
     for (const t of [mask, stepIds, stepPos, kvLengths]) t.dispose();
     this.lastStepTimes = stepMs;
-    return generated.map((g, b) => ({ ...decodeGenerated(tok, g), facts: facts[b] }));
+    return generated.map((ids) => ({ ...decodeGenerated(tok, ids), ids }));
   }
 
   /** Wall time of each decode step of the last call (for the flat-decode benchmark). */

@@ -3,7 +3,7 @@ import { matmul, type MatmulOptions } from '../../src/runtime/ops/matmul.ts';
 import { matmulRef } from '../../src/reference/matmul.ts';
 import { fromF16Array, toF16Array } from '../../src/runtime/dtype.ts';
 import type { GpuContext } from '../../src/runtime/gpu.ts';
-import { maxRelErr, randomArray, useGpu } from '../helpers/gpu.ts';
+import { maxRelErr, randomArray, rng, useGpu } from '../helpers/gpu.ts';
 
 // Tolerances. f32: products of values in [-1, 1] summed over k <= 200 terms in f32, in another order
 // than the float64 reference: |error| <= 2e-5 + 1e-4 |want|. f16 weights: the reference is given the
@@ -17,7 +17,8 @@ const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 interface Case {
   a: number[];
   b: number[];
-  opts?: Omit<MatmulOptions, 'bias' | 'out'> & { bias?: boolean };
+  /** bias: add a random bias; out: write into a given tensor (with accumulate: one holding random values). */
+  opts?: Omit<MatmulOptions, 'bias' | 'out'> & { bias?: boolean; out?: boolean };
   f16?: boolean;
 }
 
@@ -25,7 +26,7 @@ async function check(ctx: GpuContext, name: string, c: Case, seed: number): Prom
   const a = randomArray(size(c.a), seed);
   let b = randomArray(size(c.b), seed + 1);
   if (c.f16) b = fromF16Array(toF16Array(b));
-  const opts = c.opts ?? {};
+  const { out: givenOut, ...opts } = c.opts ?? {};
   const n = opts.transB ? c.b.at(-2)! : c.b.at(-1)!;
   const bias = opts.bias ? randomArray(n, seed + 2) : undefined;
   const ta = ctx.tensor(a, c.a);
@@ -37,6 +38,8 @@ async function check(ctx: GpuContext, name: string, c: Case, seed: number): Prom
   if (opts.accumulate) {
     previous = randomArray(size(want.shape), seed + 3);
     out = ctx.tensor(previous, want.shape);
+  } else if (givenOut) {
+    out = ctx.tensor(randomArray(size(want.shape), seed + 4), want.shape);
   }
   // A label per case: the context sizes its wait from earlier runs under the same label, and a run
   // that compiled a pipeline would make the next cases sleep for seconds.
@@ -44,6 +47,7 @@ async function check(ctx: GpuContext, name: string, c: Case, seed: number): Prom
   const y = matmul(rec, ta, tb, { ...opts, bias: tbias, out });
   rec.submit();
   const got = await y.read();
+  if (out) expect(y).toBe(out);
   expect(y.shape).toEqual(want.shape);
   const expected = previous ? want.data.map((v, i) => v + previous[i]) : want.data;
   expect(maxRelErr(got, expected, ATOL, RTOL)).toBeLessThanOrEqual(1);
@@ -67,7 +71,9 @@ const cases: [string, Case][] = [
   ['bias + gelu', { a: [35, 16], b: [50, 16], opts: { transB: true, bias: true, activation: 'gelu' } }],
   ['bias + relu, alpha', { a: [9, 40], b: [40, 70], opts: { bias: true, activation: 'relu', alpha: 0.5 } }],
   ['silu', { a: [32, 12], b: [33, 12], opts: { transB: true, activation: 'silu' } }],
+  ['out given (overwritten)', { a: [30, 20], b: [26, 20], opts: { transB: true, out: true } }],
   ['accumulate', { a: [30, 20], b: [20, 26], opts: { accumulate: true, alpha: -2 } }],
+  ['accumulate with bias + relu', { a: [7, 20], b: [41, 20], opts: { transB: true, accumulate: true, bias: true, activation: 'relu' } }],
   ['accumulate, transA (a weight gradient)', { a: [50, 24], b: [50, 20], opts: { transA: true, accumulate: true } }],
   ['matvec m = 1', { a: [1, 64], b: [100, 64], opts: { transB: true } }],
   ['matvec m = 3 (a spare row), awkward k', { a: [3, 43], b: [37, 43], opts: { transB: true, bias: true, activation: 'gelu' } }],
@@ -87,10 +93,25 @@ const f16Cases: [string, Case][] = [
 
 const seedOf = (c: Case) => c.a.length * 100 + c.a[0] * 7 + c.b.at(-1)!;
 
+/** Seeded random shapes: m, n, k in [1, 70], random layouts and batches. */
+function randomCases(count: number, seed: number): [string, Case][] {
+  const r = rng(seed);
+  const pick = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  return Array.from({ length: count }, () => {
+    const [m, n, k] = [pick(1, 70), pick(1, 70), pick(1, 70)];
+    const transA = r() < 0.5;
+    const transB = r() < 0.5;
+    const batch = r() < 0.3 ? [pick(2, 3)] : [];
+    const a = [...batch, ...(transA ? [k, m] : [m, k])];
+    const b = [...(r() < 0.5 ? batch : []), ...(transB ? [n, k] : [k, n])];
+    return [`random A [${a}]${transA ? 'ᵀ' : ''} B [${b}]${transB ? 'ᵀ' : ''}`, { a, b, opts: { transA, transB, bias: r() < 0.5 } }];
+  });
+}
+
 describe('matmul (subgroups where the adapter has them)', () => {
   const gpu = useGpu();
 
-  it.each(cases)('%s', async (name, c) => {
+  it.each([...cases, ...randomCases(8, 2024)])('%s', async (name, c) => {
     await check(gpu(), name, c, seedOf(c));
   });
 

@@ -13,7 +13,7 @@ import { padAxis, transpose } from './layout.ts';
  * layout), with k a multiple of 4. This op brings other layouts to that form with scratch copies
  * recorded before the product: a transposed A (transA), a B given as [k, n] (transB false), and K
  * padded with zeros to a multiple of 4. Those copies are cheap next to the product, which on
- * lavapipe runs about twice as fast with K-major B as with B read along n (measured).
+ * lavapipe runs ~1.7x faster with K-major B than with B read along n (measured, see gemm.wgsl).
  */
 
 /** The fused epilogue shared by matmul and conv2d: out = act(alpha * product + bias) (+ out). */

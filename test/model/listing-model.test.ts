@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_NORMALISE, fitImage, normaliseBatch } from '../../src/data/preprocess.ts';
+import type { ModelBundle } from '../../src/model/bundle.ts';
+import { backboneForward, decoderForward, decoderMemory, headLogits, type Weights } from '../../src/model/graph.ts';
+import { ListingModel } from '../../src/model/listing-model.ts';
+import { encodePrompt, type PromptFact } from '../../src/model/prompt.ts';
+import { tensorOps } from '../../src/model/tensor-ops.ts';
+import { host, referenceOps, type HostTensor } from '../../src/reference/model-ops.ts';
+import { softmaxRef } from '../../src/reference/softmax.ts';
+import type { GpuContext } from '../../src/runtime/gpu.ts';
+import type { Tensor } from '../../src/runtime/tensor.ts';
+import { maxRelErr, useGpu } from '../helpers/gpu.ts';
+import { randomImage, tinyBundle } from './fixtures.ts';
+
+// Tolerances: f32 GPU against float64 CPU through a few layers of matmul/layernorm/attention.
+const ATOL = 2e-4;
+const RTOL = 2e-3;
+
+describe('listing model on the GPU', () => {
+  const gpu = useGpu();
+  let bundle: ModelBundle;
+  let model: ListingModel;
+  let hostW: Weights<HostTensor>;
+  const images = [randomImage(40, 60, 1), randomImage(60, 80, 2), randomImage(30, 30, 3)];
+
+  beforeAll(() => {
+    bundle = tinyBundle(7);
+    model = ListingModel.load(gpu(), bundle);
+    hostW = (name) => {
+      const p = bundle.params.get(name);
+      if (!p) throw new Error(`no ${name}`);
+      return host(p.shape, p.data);
+    };
+  });
+  afterAll(() => model?.dispose());
+
+  function preprocessed(): HostTensor {
+    const { imageWidth: W, imageHeight: H } = bundle.config.backbone;
+    const pixels = new Uint8Array(images.length * W * H * 3);
+    images.forEach((img, i) => fitImage(img, { width: W, height: H, background: [255, 255, 255] }, pixels.subarray(i * W * H * 3, (i + 1) * W * H * 3)));
+    return host([images.length, H, W, 3], normaliseBatch(pixels, images.length, { width: W, height: H }, DEFAULT_NORMALISE));
+  }
+
+  it('backbone tokens and pooled embedding match the CPU reference', async () => {
+    const ref = backboneForward(referenceOps(new Map()), hostW, bundle.config, preprocessed());
+    const { tokens, pooled } = await model.encode(images);
+    expect(tokens.shape).toEqual(ref.tokens.shape);
+    expect(maxRelErr(await tokens.read(), ref.tokens.data, ATOL, RTOL)).toBeLessThanOrEqual(1);
+    expect(maxRelErr(await pooled.read(), ref.pooled.data, ATOL, RTOL)).toBeLessThanOrEqual(1);
+    tokens.dispose();
+    pooled.dispose();
+  });
+
+  it('the fused head equals separate per-attribute heads (softmax per head, argmax, confidence)', async () => {
+    const ref = backboneForward(referenceOps(new Map()), hostW, bundle.config, preprocessed());
+    const logits = headLogits(referenceOps(new Map()), hostW, 'myntra', ref.pooled);
+    const { tokens, pooled } = await model.encode(images);
+    const rows = await model.classify('myntra', pooled);
+    tokens.dispose();
+    pooled.dispose();
+    const width = logits.shape[1];
+    const head = bundle.catalogs[0].head;
+    rows.forEach((row, b) => {
+      let offset = 0;
+      for (const a of head.attributes) {
+        const probs = softmaxRef(logits.data.subarray(b * width + offset, b * width + offset + a.values.length), a.values.length);
+        const best = probs.indexOf(Math.max(...probs));
+        expect(row.attributes[a.name].value).toBe(a.values[best]);
+        expect(row.attributes[a.name].confidence).toBeCloseTo(probs[best], 4);
+        offset += a.values.length;
+      }
+      const scaler = bundle.catalogs[0].price;
+      const outs = [0, 1, 2].map((i) => scaler.price(logits.data[b * width + offset + i]));
+      expect(row.price.value).toBeCloseTo(outs[0], 2);
+      expect(row.price.low).toBeLessThanOrEqual(row.price.value);
+      expect(row.price.high).toBeGreaterThanOrEqual(row.price.value);
+    });
+  });
+
+  it('the teacher-forced decoder matches the CPU reference', async () => {
+    const ctx = gpu();
+    const tok = bundle.tokenizer;
+    const prompt = encodePrompt(tok, [{ name: 'base_colour', value: 'Red' }]);
+    const seq = [...prompt, ...tok.encode('Men Red Cotton T-shirt')];
+    const L = seq.length;
+    const ref = backboneForward(referenceOps(new Map()), hostW, bundle.config, preprocessed());
+    const { tokens, pooled } = await model.encode(images);
+    pooled.dispose();
+    const idsHost = images.flatMap(() => seq);
+    const posHost = images.flatMap(() => seq.map((_, i) => i));
+    const ids = ctx.tensor(Uint32Array.from(idsHost), [images.length, L], 'u32');
+    const pos = ctx.tensor(Uint32Array.from(posHost), [images.length, L], 'u32');
+    const rops = referenceOps(new Map<Tensor, number[]>([[ids, idsHost], [pos, posHost]]));
+    const want = decoderForward(rops, hostW, bundle.config, ids, pos, decoderMemory(rops, hostW, ref.tokens));
+    const rec = ctx.recorder('teacher-forced');
+    const got = gpuDecoderForward(ctx, rec, bundle, ids, pos, tokens);
+    rec.submit();
+    expect(got.shape).toEqual(want.shape);
+    expect(maxRelErr(await got.read(), want.data, ATOL, RTOL)).toBeLessThanOrEqual(1);
+    for (const t of [got, ids, pos, tokens]) t.dispose();
+  });
+
+  it('decoding with the KV cache gives exactly the tokens of decoding without it', async () => {
+    const ctx = gpu();
+    const facts: PromptFact[][] = [[{ name: 'base_colour', value: 'Blue' }], [{ name: 'gender', value: 'Women' }, { name: 'sleeve_length', value: 'Long Sleeves' }], []];
+    const { tokens, pooled } = await model.encode(images);
+    pooled.dispose();
+    const cached = await model.generate('myntra', tokens, facts, { grounded: false, maxNewTokens: 12 });
+    // Without a cache: the whole prefix through the teacher-forced decoder at every step, one row at a time.
+    for (let b = 0; b < images.length; b++) {
+      const rowTokens = sliceBatch(ctx, tokens, b);
+      const seq = encodePrompt(bundle.tokenizer, facts[b]);
+      const produced: number[] = [];
+      for (let step = 0; step < cached[b].ids.length; step++) {
+        const ids = ctx.tensor(Uint32Array.from(seq), [1, seq.length], 'u32');
+        const pos = ctx.tensor(Uint32Array.from(seq.map((_, i) => i)), [1, seq.length], 'u32');
+        const rec = ctx.recorder('no-cache');
+        const logits = gpuDecoderForward(ctx, rec, bundle, ids, pos, rowTokens);
+        rec.submit();
+        const all = (await logits.read()) as Float32Array;
+        const V = bundle.config.decoder.vocabSize;
+        const last = all.subarray((seq.length - 1) * V, seq.length * V);
+        let best = 0;
+        for (let i = 1; i < V; i++) if (last[i] > last[best]) best = i;
+        produced.push(best);
+        seq.push(best);
+        for (const t of [logits, ids, pos]) t.dispose();
+      }
+      rowTokens.dispose();
+      expect(cached[b].ids.length).toBeGreaterThan(0);
+      expect(produced).toEqual(cached[b].ids);
+    }
+    tokens.dispose();
+  });
+
+  it('a batch decodes each row exactly as it decodes alone (ragged prompts)', async () => {
+    const facts: PromptFact[][] = [[{ name: 'base_colour', value: 'Green' }], [{ name: 'gender', value: 'Men' }, { name: 'sleeve_length', value: 'Sleeveless' }, { name: 'base_colour', value: 'Black' }]];
+    const two = images.slice(0, 2);
+    const { tokens, pooled } = await model.encode(two);
+    pooled.dispose();
+    const batched = await model.generate('myntra', tokens, facts, { grounded: false, maxNewTokens: 10 });
+    tokens.dispose();
+    for (let b = 0; b < two.length; b++) {
+      const single = await model.encode([two[b]]);
+      single.pooled.dispose();
+      const alone = await model.generate('myntra', single.tokens, [facts[b]], { grounded: false, maxNewTokens: 10 });
+      single.tokens.dispose();
+      expect(alone[0].ids).toEqual(batched[b].ids);
+    }
+  });
+
+  it('list() returns a complete listing per image and reuses pooled buffers across calls', async () => {
+    const ctx = gpu();
+    await model.list(images.slice(0, 1), { maxNewTokens: 8 });
+    const created = ctx.storagePool.getStats().created;
+    const [listing] = await model.list(images.slice(0, 1), { maxNewTokens: 8 });
+    expect(ctx.storagePool.getStats().created).toBe(created);
+    expect(Object.keys(listing.attributes).sort()).toEqual(['base_colour', 'gender', 'sleeve_length']);
+    expect(Number.isFinite(listing.price.value)).toBe(true);
+    expect(typeof listing.title).toBe('string');
+    for (const k of ['backbone_ms', 'heads_ms', 'prefill_ms', 'decode_ms']) expect(listing.timings_ms[k]).toBeGreaterThanOrEqual(0);
+  });
+});
+
+/** decoderForward on the GPU with the model's weights (memory projected from the image tokens). */
+function gpuDecoderForward(ctx: GpuContext, rec: ReturnType<GpuContext['recorder']>, bundle: ModelBundle, ids: Tensor, pos: Tensor, imageTokens: Tensor): Tensor {
+  const weights = new Map<string, Tensor>();
+  const w: Weights<Tensor> = (name) => {
+    let t = weights.get(name);
+    if (!t) {
+      const p = bundle.params.get(name)!;
+      t = ctx.tensor(p.data, p.shape, 'f32', name);
+      weights.set(name, t);
+    }
+    return t;
+  };
+  // Upload every weight before recording, so uploads do not interleave with the pass.
+  for (const name of bundle.params.keys()) if (name.startsWith('decoder.')) w(name);
+  const ops = tensorOps(rec, new Set([...weights.values(), imageTokens]));
+  const memory = decoderMemory(ops, w, imageTokens);
+  const logits = decoderForward(ops, w, bundle.config, ids, pos, memory);
+  memory.dispose();
+  rec.onSubmitted(() => weights.forEach((t) => t.dispose()));
+  return logits;
+}
+
+function sliceBatch(ctx: GpuContext, t: Tensor, b: number): Tensor {
+  const [, n, d] = t.shape;
+  const out = ctx.empty([1, n, d]);
+  const rec = ctx.recorder('slice-batch');
+  rec.copy(t.buffer, b * n * d * 4, out.buffer, 0, n * d * 4);
+  rec.submit();
+  return out;
+}
