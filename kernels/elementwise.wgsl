@@ -6,6 +6,7 @@
 //   binary: out[i] = a[ia] OP b[ib]             OP: 0 add, 1 mul, 2 sub
 //     with up-to-4-D broadcasting: the output shape is (d0, d1, d2, d3) and each input has its own
 //     element strides, 0 along a broadcast dimension. Fewer dims are padded with leading 1s.
+// activate() comes from kernels/activation.wgsl (an include).
 // Limits: element counts below 2^32. One thread per element; lavapipe runs these memory-bound.
 
 const WG = 256u;
@@ -25,25 +26,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-fn activate(v: f32) -> f32 {
-  switch (ACT) {
-    case 1: { return max(v, 0.0); }
-    case 2: {
-      // tanh-form GELU; tanh written through exp and clamped so large |v| cannot overflow.
-      let u = clamp(0.7978845608028654 * (v + 0.044715 * v * v * v), -15.0, 15.0);
-      let e = exp(2.0 * u);
-      return 0.5 * v * (1.0 + (e - 1.0) / (e + 1.0));
-    }
-    case 3: { return v / (1.0 + exp(-v)); }
-    default: { return v; }
-  }
-}
-
 @compute @workgroup_size(WG)
 fn unary(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.y * params.row_pitch + gid.x;
   if (i >= params.n) { return; }
-  out[i] = activate(a[i]);
+  out[i] = activate(a[i], ACT);
 }
 
 @compute @workgroup_size(WG)
@@ -64,5 +51,5 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>) {
     case 2: { r = x - y; }
     default: { r = x + y; }
   }
-  out[i] = activate(r);
+  out[i] = activate(r, ACT);
 }

@@ -6,3 +6,6 @@ registerCommand('gpu', 'show the WebGPU adapter, its features and limits', () =>
 registerCommand('batch', 'list a folder of images or a catalog, resumably and shardably', () => import('./batch.ts'));
 registerCommand('merge', "join 'atelier batch' shard outputs; export Shopify CSV", () => import('./merge.ts'));
 registerCommand('data', 'check, cache and import catalogs; train the tokenizer', () => import('./data.ts'));
+registerCommand('train', 'train the model on catalogs (multitask), resumable; fine-tune with --init', () => import('./train.ts'));
+registerCommand('eval', "score the model's listings against a catalog's own (report JSON / Markdown)", () => import('./eval.ts'));
+registerCommand('ablate', 'the results table: reference rows, prompt and grounding ablations', () => import('./ablate.ts'));

@@ -39,9 +39,10 @@ export class GpuTimer {
 
   resolve(encoder: GPUCommandEncoder, profiled: { kernel: string; index: number }[]): void {
     if (profiled.length === 0) return;
-    const first = profiled[0].index;
+    // Resolve everything since the last collect from query 0: the destination offset must be a
+    // multiple of 256, and re-resolving earlier pairs is harmless.
     const last = profiled[profiled.length - 1].index + 2;
-    encoder.resolveQuerySet(this.querySet, first, last - first, this.resolveBuffer, first * 8);
+    encoder.resolveQuerySet(this.querySet, 0, last, this.resolveBuffer, 0);
     this.pending.push(...profiled);
   }
 

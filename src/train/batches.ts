@@ -93,6 +93,7 @@ export interface TokenBatch {
   positions: Uint32Array;
   /** Next-token labels i32 [B * L]: target tokens only; prompt, padding and masked items are -1. */
   labels: Int32Array;
+  rows: number;
   length: number;
   /** Labels that count. */
   targetTokens: number;
@@ -122,7 +123,7 @@ export function tokenBatch(sequences: readonly { prompt: number[]; target: numbe
       }
     }
   });
-  return { ids, positions, labels, length, targetTokens };
+  return { ids, positions, labels, rows: B, length, targetTokens };
 }
 
 export interface HostBatch {
@@ -134,6 +135,7 @@ export interface HostBatch {
   /** Normalised log prices [B] (0 where missing) and the mask [B] (1 = has a price). */
   price: Float32Array;
   hasPrice: Float32Array;
+  /** Tokens of the first `textItems` items (null without the decoder). */
   tokens: TokenBatch | null;
 }
 
@@ -144,7 +146,10 @@ export interface BatchContext {
   readImages: (ids: string[]) => Uint8Array;
   preprocess: PreprocessConfig;
   tokenizer: BpeTokenizer;
+  /** Training sequences (prompt + target) are cut to this many tokens. */
   maxLength: number;
+  /** The decoder reads the first this many items of a batch (its cost per item is far above the heads'). */
+  textItems: number;
 }
 
 /**
@@ -175,7 +180,7 @@ export function hostBatch(c: BatchContext, positions: readonly number[], o: { se
   let tokens: TokenBatch | null = null;
   if (o.prompts) {
     const prompts = o.prompts;
-    const sequences = items.map((item) => {
+    const sequences = items.slice(0, c.textItems).map((item) => {
       const random = seededRandom(hashString(`prompt:${o.epoch}:${item.id}`, o.seed));
       const { facts, replaced } = itemFacts(item, c.schema, prompts, random);
       // A replaced value makes the prompt contradict the item's text: never teach that text.

@@ -109,6 +109,8 @@ export interface BrowserSite {
   browser: Browser;
   /** The built pages' base URL, ending in '/'. */
   url: string;
+  /** The folder served at `url`: a test may add files (a weights folder) beside the pages. */
+  dir: string;
 }
 
 /**
@@ -131,6 +133,6 @@ export function useBrowserSite(): () => BrowserSite {
   });
   return () => {
     if (!browser || !site) throw new Error('the browser is not ready (useBrowserSite must be called at describe level)');
-    return { browser, url: site.url };
+    return { browser, url: site.url, dir: outDir };
   };
 }

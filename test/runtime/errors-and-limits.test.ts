@@ -60,11 +60,11 @@ describe('tensors and dispatches on a real device', () => {
 
   it('names the kernel and the member when params are missing', () => {
     const ctx = gpu();
-    const kernel = ctx.kernels.get({ file: 'elementwise', entry: 'unary', defines: { ACT: 1, OP: 0 } });
+    const kernel = ctx.kernels.get({ file: 'elementwise', entry: 'unary', includes: ['activation'], defines: { ACT: 1, OP: 0 } });
     const a = ctx.zeros([4]);
     const out = ctx.zeros([4]);
     const rec = ctx.recorder('missing-params');
-    expect(() => rec.dispatch(kernel, { a, out }, { n: 4 }, [1])).toThrow(/kernel elementwise:unary\|ACT=1,OP=0\|: params\.d1 is missing/);
+    expect(() => rec.dispatch(kernel, { a, out }, { n: 4 }, [1])).toThrow(/kernel elementwise:unary\|ACT=1,OP=0\|\|\+activation: params\.d1 is missing/);
     expect(() => rec.dispatch(kernel, { a, out }, null, [1])).toThrow(/kernel elementwise:unary.* needs params \{n, d1, d2/);
     rec.submit();
     a.dispose();

@@ -35,10 +35,18 @@ export interface Tolerance {
   rtol: number;
 }
 
+/** For copies, gathers and integer results: maxRelErr needs a nonzero atol, and any wrong element is off by far more. */
+export const EXACT: Tolerance = { atol: 1e-12, rtol: 0 };
+
 export interface InputSpec {
   shape: readonly number[];
   /** Values are uniform in [-scale, scale] (default 1). */
   scale?: number;
+  /**
+   * A u32 tensor of integers uniform in [0, ids) instead (token ids, positions). The reference sees
+   * them as floats, which hold integers below 2^24 exactly.
+   */
+  ids?: number;
 }
 
 type Reference = ArrayLike<number> | { data: ArrayLike<number>; shape: readonly number[] };
@@ -49,7 +57,10 @@ export interface OpCheckSpec {
   inputs: readonly InputSpec[];
   /** One per output, or one for all of them. */
   tolerance: Tolerance | readonly Tolerance[];
-  /** Records the op on uploaded inputs and returns its output or outputs (disposed by the check). */
+  /**
+   * Records the op on uploaded inputs and returns its output or outputs. Outputs are disposed by the
+   * check; an op that writes in place (a cache append) returns the input it wrote.
+   */
   gpu(rec: Recorder, inputs: Tensor[]): Tensor | Tensor[];
   /**
    * The CPU reference on the same input values: one, or a list in the order of `gpu`'s outputs when
@@ -69,6 +80,13 @@ async function compare(output: Tensor, want: Reference, tolerance: Tolerance): P
   return maxRelErr(await output.read(), data, tolerance.atol, tolerance.rtol);
 }
 
+function randomInput(input: InputSpec, seed: number): Float32Array {
+  const n = sizeOf(input.shape);
+  if (input.ids === undefined) return randomArray(n, seed, input.scale ?? 1);
+  const uniform = rng(seed);
+  return Float32Array.from({ length: n }, () => Math.floor(uniform() * input.ids!));
+}
+
 /** A check that uploads seeded random inputs, runs `gpu`, reads the results and compares them to `reference`. */
 export function opCheck(setup: CheckSetup, spec: OpCheckSpec): KernelCheck {
   const seeds = spec.inputs.map(() => setup.seed());
@@ -76,8 +94,11 @@ export function opCheck(setup: CheckSetup, spec: OpCheckSpec): KernelCheck {
     family: spec.family,
     name: spec.name,
     async run(ctx) {
-      const hosts = spec.inputs.map((input, i) => randomArray(sizeOf(input.shape), seeds[i], input.scale ?? 1));
-      const tensors = hosts.map((host, i) => ctx.tensor(host, spec.inputs[i].shape, 'f32', `${spec.name} input ${i}`));
+      const hosts = spec.inputs.map((input, i) => randomInput(input, seeds[i]));
+      const tensors = hosts.map((host, i) => {
+        const { shape, ids } = spec.inputs[i];
+        return ids === undefined ? ctx.tensor(host, shape, 'f32', `${spec.name} input ${i}`) : ctx.tensor(Uint32Array.from(host), shape, 'u32', `${spec.name} ids ${i}`);
+      });
       let outputs: Tensor[] = [];
       let several = false;
       try {
@@ -100,7 +121,7 @@ export function opCheck(setup: CheckSetup, spec: OpCheckSpec): KernelCheck {
         }
         return worst;
       } finally {
-        for (const t of [...outputs, ...tensors]) t.dispose();
+        for (const t of new Set([...outputs, ...tensors])) t.dispose();
       }
     },
   };

@@ -1,9 +1,9 @@
 import { concatRef, sliceRef } from '../../src/reference/layout.ts';
 import { concat, slice } from '../../src/runtime/ops/layout.ts';
-import { opCheck, type CheckFamily, type CheckSetup } from './check.ts';
+import { EXACT, opCheck, type CheckFamily, type CheckSetup } from './check.ts';
 
-// Copies are exact; maxRelErr needs a nonzero denominator, and any wrong element is off by far more.
-const tolerance = { atol: 1e-12, rtol: 0 };
+// Copies are exact.
+const tolerance = EXACT;
 
 /** A shape of rank 1..4 with small dims and an axis in it. */
 function shapeAndAxis(setup: CheckSetup): { shape: number[]; axis: number } {

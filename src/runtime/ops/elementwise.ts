@@ -13,7 +13,7 @@ const OP_CODE: Record<BinaryOp, number> = { add: 0, mul: 1, sub: 2 };
 export function activation(rec: Recorder, x: Tensor, act: Activation, out?: Tensor): Tensor {
   const ctx = rec.ctx;
   const y = out ?? ctx.empty(x.shape, 'f32', `${act}`);
-  const kernel = ctx.kernels.get({ file: 'elementwise', entry: 'unary', defines: { ACT: ACTIVATION_CODE[act], OP: 0 } });
+  const kernel = ctx.kernels.get({ file: 'elementwise', entry: 'unary', includes: ['activation'], defines: { ACT: ACTIVATION_CODE[act], OP: 0 } });
   const g = grid1d(x.size, kernel.workgroupSize[0]);
   rec.dispatch(kernel, { a: x, out: y }, { ...emptyBroadcast, n: x.size, row_pitch: g.rowPitch }, g.workgroups);
   return y;
@@ -55,7 +55,7 @@ export function binary(rec: Recorder, op: BinaryOp, a: Tensor, b: Tensor, act: A
   const out4 = [...Array(4 - shape.length).fill(1), ...shape];
   const sa = broadcastStrides(a.shape, out4);
   const sb = broadcastStrides(b.shape, out4);
-  const kernel = ctx.kernels.get({ file: 'elementwise', entry: 'binary', defines: { ACT: ACTIVATION_CODE[act], OP: OP_CODE[op] } });
+  const kernel = ctx.kernels.get({ file: 'elementwise', entry: 'binary', includes: ['activation'], defines: { ACT: ACTIVATION_CODE[act], OP: OP_CODE[op] } });
   const g = grid1d(y.size, kernel.workgroupSize[0]);
   rec.dispatch(
     kernel,

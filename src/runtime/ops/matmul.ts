@@ -127,6 +127,8 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, opts: MatmulOptions 
   const batch = foldRows ? 1 : product(bBatch);
   const rows = foldRows ? product(aBatch) * m : m;
   const shape = [...(foldRows ? aBatch : bBatch), m, n];
+  const useMatvec = opts.kernel === 'matvec' || (opts.kernel !== 'tile' && rows <= MATVEC_MAX_ROWS);
+  if (useMatvec && rows > MATVEC_MAX_ROWS) throw new AtelierGpuError('usage', `matmul: the matvec kernel takes at most ${MATVEC_MAX_ROWS} rows, got ${rows}: ${shapes}`);
   const { out, params: epilogue } = prepareEpilogue(rec, 'matmul', shape, opts);
   if (out.size === 0) return out;
 
@@ -138,8 +140,6 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, opts: MatmulOptions 
     bK = scratch(rec, padAxis(rec, bK, -1, 0, k4));
   }
 
-  const useMatvec = opts.kernel === 'matvec' || (opts.kernel !== 'tile' && rows <= MATVEC_MAX_ROWS);
-  if (useMatvec && rows > MATVEC_MAX_ROWS) throw new AtelierGpuError('usage', `matmul: the matvec kernel takes at most ${MATVEC_MAX_ROWS} rows, got ${rows}: ${shapes}`);
   const ctx = rec.ctx;
   const includes = ['activation', gemmSharing(ctx), 'gemm'];
   // matvec is specialised for 1, 2 or 4 rows: fewer pipelines to compile, the spare rows cost little.
