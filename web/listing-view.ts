@@ -3,6 +3,7 @@
  * the price with its interval, the text with its grounded attribute mentions marked, the grounding
  * summary and the timings. Plain DOM; every string goes in as text, never as HTML.
  */
+import { OTHER } from '../src/data/labels.ts';
 import type { CatalogSchema } from '../src/model/bundle.ts';
 import type { AttributePrediction, GroundingMention, Listing, PricePrediction } from '../src/model/listing.ts';
 import { attributeLabel } from '../src/model/prompt.ts';
@@ -16,10 +17,12 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, ..
 
 const percent = (p: number) => `${Math.round(p * 100)}%`;
 
-/** Why an attribute does or does not reach the text: a seller's fact, confident enough, or left out. */
-function attributeNote(p: AttributePrediction, threshold: number): string {
-  if (p.fact) return 'your fact';
-  return p.confidence >= threshold ? 'in the prompt' : `below ${percent(threshold)}: left out of the text`;
+/** Whether an attribute reaches the prompt the text is written from (src/model/listing-model.ts), and why. */
+function attributeKind(p: AttributePrediction, threshold: number): { kind: 'fact' | 'prompted' | 'uncertain'; note: string } {
+  if (p.fact) return { kind: 'fact', note: 'your fact' };
+  if (p.value === OTHER) return { kind: 'uncertain', note: `"${OTHER}" (none of the catalog's classes): left out of the text` };
+  if (p.confidence < threshold) return { kind: 'uncertain', note: `below ${percent(threshold)}: left out of the text` };
+  return { kind: 'prompted', note: 'written into the text' };
 }
 
 /** One row per attribute, in the catalog's head order, with a bar for the confidence. */
@@ -39,9 +42,10 @@ export function renderAttributes(list: HTMLElement, attributes: Listing['attribu
         bar.setAttribute('aria-valuenow', String(p.confidence));
         bar.setAttribute('aria-label', `${attributeLabel(name)} confidence`);
         const li = el('li', '', el('span', 'attr-name', attributeLabel(name)), el('span', 'attr-value', p.value), el('span', 'attr-pct', p.fact ? 'fact' : percent(p.confidence)), bar);
+        const { kind, note } = attributeKind(p, threshold);
         li.dataset.attribute = name;
-        li.dataset.kind = p.fact ? 'fact' : p.confidence >= threshold ? 'prompted' : 'uncertain';
-        li.title = attributeNote(p, threshold);
+        li.dataset.kind = kind;
+        li.title = note;
         return li;
       }),
   );

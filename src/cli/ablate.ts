@@ -85,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   let adapter = 'none (reference rows only)';
   try {
     for (const path of catalogs) {
-      const data = await loadEvalData(path, { split, limit });
+      const data = await loadEvalData(path, { split, limit, cacheDir: options['cache-dir'] as string | undefined });
       try {
         const name = data.dataset.catalog.name;
         let main: NodeListingEngine | null = null;

@@ -17,6 +17,7 @@ export const MODEL_RUN_SPEC: Record<string, OptionSpec> = {
   split: { type: 'string', description: "'val' (default: the validation split of the deterministic split training uses) or 'all' (every row, e.g. your own catalog)" },
   'batch-size': { type: 'string', description: 'listings per model call (default 32)' },
   'max-tokens': { type: 'string', description: 'most tokens generated per listing (default: the model default, 96)' },
+  'cache-dir': { type: 'string', description: 'tensor store folder (default .cache/images in the repository)' },
 };
 
 const SPEC: Record<string, OptionSpec> = {
@@ -68,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
   const format = options.format ?? 'json';
   if (format !== 'json' && format !== 'md') throw new UsageError(`--format must be 'json' or 'md', got '${format}'`);
   const weights = (options.weights as string | undefined) ?? DEFAULT_WEIGHTS_DIR;
-  const data = await loadEvalData(options.data as string, { split: splitOption(options.split), limit: positiveInteger(options.limit, 'limit') });
+  const data = await loadEvalData(options.data as string, { split: splitOption(options.split), limit: positiveInteger(options.limit, 'limit'), cacheDir: options['cache-dir'] as string | undefined });
   const engine = await createListingEngine({ weights, batchSize: positiveInteger(options['batch-size'], 'batch-size') ?? 32 });
   const progress = progressBar(`eval ${data.dataset.catalog.name}`);
   try {

@@ -22,6 +22,7 @@ const SPEC: Record<string, OptionSpec> = {
   'top-k': { type: 'string', description: 'sample among the k most likely tokens' },
   'top-p': { type: 'string', description: 'sample from the smallest set with this much probability' },
   seed: { type: 'string', description: 'sampling seed (default 0)' },
+  beams: { type: 'string', description: 'beam search with this many beams (default 1: greedy)' },
   help: { type: 'boolean', description: 'show this help' },
 };
 
@@ -84,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
       topK: numberOption(options['top-k'], 'top-k'),
       topP: numberOption(options['top-p'], 'top-p'),
       seed: numberOption(options.seed, 'seed'),
+      beams: numberOption(options.beams, 'beams'),
     });
     if (options.json) console.log(JSON.stringify(listings.length === 1 ? listings[0] : listings, null, 2));
     else console.log(listings.map((l, i) => formatListing(positionals[i], l)).join('\n\n'));

@@ -56,11 +56,19 @@ export interface EvalData {
   lexicon: Lexicon;
 }
 
+export interface EvalDataOptions {
+  split?: EvalSplit;
+  limit?: number;
+  /** Tensor store folder (default: the repository's .cache/images). */
+  cacheDir?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
 /** Loads a catalog (building its tensor store if needed) and picks the evaluated rows. */
-export async function loadEvalData(path: string, options: { split?: EvalSplit; limit?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<EvalData> {
+export async function loadEvalData(path: string, options: EvalDataOptions = {}): Promise<EvalData> {
   const split = options.split ?? 'val';
   if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 1)) throw new RangeError(`limit must be a positive integer, got ${options.limit}`);
-  const dataset = await prepareDataset(path, { onProgress: options.onProgress });
+  const dataset = await prepareDataset(path, { cacheDir: options.cacheDir, onProgress: options.onProgress });
   const { catalog } = dataset;
   let items: CatalogItem[];
   let unreadable: RowProblem[];

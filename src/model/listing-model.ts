@@ -51,6 +51,8 @@ export interface ListOptions {
   seed?: number;
   /** Stop a row at its end token (default true); benchmarks turn it off to decode a fixed length. */
   stopAtEos?: boolean;
+  /** Beam search with this many beams (default 1: greedy or sampling; onToken is not called). */
+  beams?: number;
   /** Called with each new token's text, per batch row, as it is generated, and the field it belongs to. */
   onToken?: (row: number, text: string, field: 'title' | 'description') => void;
 }
@@ -101,12 +103,13 @@ export class ListingModel {
   }
 
   /** Tensors the graph must never free: the weights. */
-  private get keep(): ReadonlySet<Tensor> {
+  get keepTensors(): ReadonlySet<Tensor> {
     return (this.keepSet ??= new Set(this.weights.values()));
   }
   private keepSet: Set<Tensor> | null = null;
 
-  private w: Weights<Tensor> = (name) => {
+  /** A weight tensor by parameter name. */
+  readonly weight: Weights<Tensor> = (name) => {
     const t = this.weights.get(name);
     if (!t) throw new Error(`weight ${name} is not loaded`);
     return t;
@@ -171,7 +174,7 @@ export class ListingModel {
     timings.preprocess_ms = now() - t0;
     t0 = now();
     const rec = ctx.recorder('backbone');
-    const out = backboneForward(tensorOps(rec, this.keep), this.w, config, input);
+    const out = backboneForward(tensorOps(rec, this.keepTensors), this.weight, config, input);
     rec.submit();
     await ctx.settle();
     input.dispose();
@@ -184,7 +187,7 @@ export class ListingModel {
     const cat = this.catalog(catalog);
     const t0 = now();
     const rec = this.ctx.recorder('heads');
-    const heads = classifierHeads(rec, pooled, this.w(`heads.${cat.schema.name}.weight`), this.w(`heads.${cat.schema.name}.bias`), cat.gpuHeads);
+    const heads = classifierHeads(rec, pooled, this.weight(`heads.${cat.schema.name}.weight`), this.weight(`heads.${cat.schema.name}.bias`), cat.gpuHeads);
     rec.submit();
     const [probs, argmax, confidence] = await Promise.all([heads.probs.read(), heads.argmax.read(), heads.confidence.read()]);
     heads.probs.dispose();
@@ -213,131 +216,172 @@ export class ListingModel {
 
   /**
    * Stages 3-5: prompt, prefill and token-by-token decoding of each row's facts over its image
-   * tokens [B, N, D]. Returns each row's generated ids (after the prompt) and text.
+   * tokens [B, N, D]. Returns each row's generated ids (after the prompt) and text. With
+   * `beams > 1` each row is decoded by beam search instead (see beamSearch).
    */
   async generate(catalog: string, imageTokens: Tensor, facts: PromptFact[][], options: ListOptions = {}, timings: Record<string, number> = {}) {
-    const { ctx, config } = this;
+    if ((options.beams ?? 1) > 1) {
+      const out = [];
+      for (let b = 0; b < facts.length; b++) {
+        const row = facts.length === 1 ? imageTokens : rowOf(this.ctx, imageTokens, b);
+        try {
+          out.push(await this.beamSearch(catalog, row, facts[b], options, timings));
+        } finally {
+          if (row !== imageTokens) row.dispose();
+        }
+      }
+      return out;
+    }
     const cat = this.catalog(catalog);
     const tok = this.bundle.tokenizer;
-    const d = config.decoder;
     const batch = facts.length;
-    const keep = this.keep;
     const prompts = facts.map((f) => encodePrompt(tok, f));
-    const maxNew = Math.min(options.maxNewTokens ?? 96, d.maxLength - Math.max(...prompts.map((p) => p.length)));
-    if (maxNew < 1) throw new Error(`the prompt (${Math.max(...prompts.map((p) => p.length))} tokens) leaves no room in the decoder's ${d.maxLength}-token context`);
+    const maxNew = this.maxNewTokens(prompts, options);
     const grounded = options.grounded ?? true;
-    const groundings: (Grounding | null)[] = facts.map((f) => (grounded ? createGrounding(cat.grounding, Object.fromEntries(f.map((x) => [x.name, x.value]))) : null));
-    const states: (GroundingState | null)[] = groundings.map((g) => g?.start('title') ?? null);
-
-    // KV caches, preallocated for the whole listing.
-    const caches: KvCache[] = Array.from({ length: d.layers }, (_, l) => ({
-      k: ctx.empty([batch, d.maxLength, d.dim], 'f32', `cache.${l}.k`),
-      v: ctx.empty([batch, d.maxLength, d.dim], 'f32', `cache.${l}.v`),
-    }));
-    const lengths = prompts.map((p) => p.length);
-    const mask = ctx.zeros([batch, d.vocabSize], 'f32', 'grounding-mask');
-    const maskHost = new Float32Array(batch * d.vocabSize);
-    const uploadMask = () => {
-      maskHost.fill(0);
-      states.forEach((s, b) => {
-        if (!s) return;
-        for (const id of groundings[b]!.banned(s)) maskHost[b * d.vocabSize + id] = -Infinity;
-      });
-      ctx.write(mask, maskHost);
-    };
+    const groundings = facts.map((f) => (grounded ? createGrounding(cat.grounding, Object.fromEntries(f.map((x) => [x.name, x.value]))) : null));
+    const states = groundings.map((g) => g?.start('title') ?? null);
+    const session = new DecoderSession(this, batch);
     const choose = (rec: Recorder, logits: Tensor, step: number) =>
       options.temperature && options.temperature > 0
-        ? sampleTokens(rec, logits, { mask, temperature: options.temperature, topK: options.topK, topP: options.topP, seed: ((options.seed ?? 0) + step * 7919) >>> 0 })
-        : argmaxTokens(rec, logits, { mask });
-
-    // 4. prefill (inputs uploaded before the recorder opens, so no upload breaks the pass)
-    let t0 = now();
-    uploadMask();
-    const P = Math.max(...lengths);
-    const pad = tok.specialId('<pad>');
-    const ids = ctx.tensor(Uint32Array.from(prompts.flatMap((p) => [...p, ...Array(P - p.length).fill(pad)])), [batch, P], 'u32', 'prompt');
-    const posIds = ctx.tensor(Uint32Array.from(prompts.flatMap(() => Array.from({ length: P }, (_, i) => i))), [batch, P], 'u32', 'positions');
-    // The last prompt position of each row: rows b*P + len_b - 1 of the flattened hidden states.
-    const lastIds = ctx.tensor(Uint32Array.from(lengths.map((len, b) => b * P + len - 1)), [batch, 1], 'u32', 'last-prompt-rows');
-    let rec = ctx.recorder('prefill');
-    let ops = tensorOps(rec, keep);
-    const memory = decoderMemory(ops, this.w, imageTokens);
-    const cross = Array.from({ length: d.layers }, (_, l) => crossKeysValues(ops, this.w, l, memory));
-    memory.dispose();
-    let x = embedTokens(ops, this.w, ids, posIds);
-    for (let l = 0; l < d.layers; l++) {
-      x = decoderLayer(ops, this.w, config, l, x, cross[l], (layer, q, k, v) => {
-        appendKv(rec, caches[layer], k, v, 0);
-        return attention(rec, q, caches[layer].k, caches[layer].v, { heads: d.heads, causal: true, past: 0, kvLength: P });
-      });
-    }
-    const last = embedding(rec, x.reshape([batch * P, d.dim]), lastIds);
-    x.dispose();
-    const logits = outputLogits(ops, this.w, config, last);
-    let next = choose(rec, logits, 0);
-    logits.dispose();
-    rec.submit();
-    let chosen = (await next.read()) as Uint32Array;
-    next.dispose();
-    ids.dispose();
-    posIds.dispose();
-    lastIds.dispose();
-    timings.prefill_ms = now() - t0;
-
-    // 5. decode
+        ? sampleTokens(rec, logits, { mask: session.mask, temperature: options.temperature, topK: options.topK, topP: options.topP, seed: ((options.seed ?? 0) + step * 7919) >>> 0 })
+        : argmaxTokens(rec, logits, { mask: session.mask });
     const eos = tok.specialId('</s>');
     const descId = tok.specialId('<desc>');
     const generated: number[][] = Array.from({ length: batch }, () => []);
     const done = new Array(batch).fill(false);
     const fields = new Array<'title' | 'description'>(batch).fill('title');
-    const stepIds = ctx.empty([batch, 1], 'u32', 'step-ids');
-    const stepPos = ctx.empty([batch, 1], 'u32', 'step-positions');
-    const kvLengths = ctx.empty([batch], 'u32', 'kv-lengths');
     const stepMs: number[] = [];
-    t0 = now();
-    for (let step = 0; ; step++) {
-      for (let b = 0; b < batch; b++) {
-        if (done[b]) continue;
-        const id = chosen[b];
-        generated[b].push(id);
-        if (id === eos && options.stopAtEos !== false) done[b] = true;
-        else if (id === descId) fields[b] = 'description';
-        else if (options.onToken && !tok.isSpecial(id)) options.onToken(b, tok.decode([id]), fields[b]);
-        if (states[b]) states[b] = id === descId ? groundings[b]!.start('description') : groundings[b]!.advance(states[b]!, id);
-      }
-      if (done.every(Boolean) || step + 1 >= maxNew) break;
-      const ts = now();
-      const pos = lengths.map((len) => len + step); // where this step's input token sits, per row
-      ctx.write(stepIds, Uint32Array.from(chosen));
-      ctx.write(stepPos, Uint32Array.from(pos));
-      ctx.write(kvLengths, Uint32Array.from(pos.map((p) => p + 1)));
-      uploadMask();
-      rec = ctx.recorder('decode');
-      ops = tensorOps(rec, keep);
-      const maxLen = Math.max(...pos) + 1;
-      let h = embedTokens(ops, this.w, stepIds, stepPos);
-      for (let l = 0; l < d.layers; l++) {
-        h = decoderLayer(ops, this.w, config, l, h, cross[l], (layer, q, k, v) => {
-          appendKv(rec, caches[layer], k, v, stepPos);
-          return attention(rec, q, caches[layer].k, caches[layer].v, { heads: d.heads, kvLength: maxLen, kvLengths });
-        });
-      }
-      const stepLogits = outputLogits(ops, this.w, config, h);
-      next = choose(rec, stepLogits, step + 1);
-      stepLogits.dispose();
-      rec.submit();
-      chosen = (await next.read()) as Uint32Array;
+    try {
+      // 4. prefill
+      let t0 = now();
+      session.setMask(groundings, states);
+      let rec = session.prefill(imageTokens, prompts);
+      let next = choose(rec.rec, rec.logits, 0);
+      rec.logits.dispose();
+      rec.rec.submit();
+      let chosen = (await next.read()) as Uint32Array;
       next.dispose();
-      stepMs.push(now() - ts);
+      timings.prefill_ms = now() - t0;
+
+      // 5. decode
+      t0 = now();
+      const lengths = prompts.map((p) => p.length);
+      for (let step = 0; ; step++) {
+        for (let b = 0; b < batch; b++) {
+          if (done[b]) continue;
+          const id = chosen[b];
+          generated[b].push(id);
+          if (id === eos && options.stopAtEos !== false) done[b] = true;
+          else if (id === descId) fields[b] = 'description';
+          else if (options.onToken && !tok.isSpecial(id)) options.onToken(b, tok.decode([id]), fields[b]);
+          if (states[b]) states[b] = id === descId ? groundings[b]!.start('description') : groundings[b]!.advance(states[b]!, id);
+        }
+        if (done.every(Boolean) || step + 1 >= maxNew) break;
+        const ts = now();
+        session.setMask(groundings, states);
+        rec = session.step(chosen, lengths.map((len) => len + step));
+        next = choose(rec.rec, rec.logits, step + 1);
+        rec.logits.dispose();
+        rec.rec.submit();
+        chosen = (await next.read()) as Uint32Array;
+        next.dispose();
+        stepMs.push(now() - ts);
+      }
+      timings.decode_ms = now() - t0;
+    } finally {
+      session.dispose();
     }
-    timings.decode_ms = now() - t0;
     timings.decode_steps = stepMs.length;
     timings.decode_ms_per_token = stepMs.length ? stepMs.reduce((a, b) => a + b, 0) / stepMs.length : 0;
-    for (const c of caches) c.k.dispose(), c.v.dispose();
-    for (const c of cross) c.k.dispose(), c.v.dispose();
-    for (const t of [mask, stepIds, stepPos, kvLengths]) t.dispose();
     this.lastStepTimes = stepMs;
     return generated.map((ids) => ({ ...decodeGenerated(tok, ids), ids }));
+  }
+
+  private maxNewTokens(prompts: number[][], options: ListOptions): number {
+    const longest = Math.max(...prompts.map((p) => p.length));
+    const maxNew = Math.min(options.maxNewTokens ?? 96, this.config.decoder.maxLength - longest);
+    if (maxNew < 1) throw new Error(`the prompt (${longest} tokens) leaves no room in the decoder's ${this.config.decoder.maxLength}-token context`);
+    return maxNew;
+  }
+
+  /**
+   * Beam search for one listing: `beams` hypotheses decoded as the rows of one batch. Each step
+   * reads the rows' logits back, scores every continuation by summed log-probability (banned tokens
+   * excluded, so grounding holds for every beam), keeps the best `beams`, and reorders the KV cache
+   * rows on the GPU to follow their parents. Finished hypotheses are ranked by score / length^0.7.
+   */
+  private async beamSearch(catalog: string, imageTokens: Tensor, facts: PromptFact[], options: ListOptions, timings: Record<string, number>) {
+    const beams = options.beams!;
+    const cat = this.catalog(catalog);
+    const tok = this.bundle.tokenizer;
+    const V = this.config.decoder.vocabSize;
+    const eos = tok.specialId('</s>');
+    const descId = tok.specialId('<desc>');
+    const prompt = encodePrompt(tok, facts);
+    const maxNew = this.maxNewTokens([prompt], options);
+    const grounding = (options.grounded ?? true) ? createGrounding(cat.grounding, Object.fromEntries(facts.map((x) => [x.name, x.value]))) : null;
+    const tokens = rowsOf(this.ctx, imageTokens, beams);
+    const session = new DecoderSession(this, beams);
+    type Hyp = { ids: number[]; score: number; state: GroundingState | null };
+    let alive: Hyp[] = [{ ids: [], score: 0, state: grounding?.start('title') ?? null }];
+    const finished: Hyp[] = [];
+    const rank = (h: Hyp) => h.score / Math.max(1, h.ids.length) ** 0.7;
+    const t0 = now();
+    try {
+      let { rec, logits } = session.prefill(tokens, Array.from({ length: beams }, () => prompt));
+      for (let step = 0; step < maxNew; step++) {
+        rec.submit();
+        const all = (await logits.read()) as Float32Array;
+        logits.dispose();
+        const candidates: { parent: number; id: number; score: number }[] = [];
+        alive.forEach((h, row) => {
+          const banned = new Set(h.state && grounding ? grounding.banned(h.state) : []);
+          const base = row * V;
+          let max = -Infinity;
+          for (let i = 0; i < V; i++) if (!banned.has(i) && all[base + i] > max) max = all[base + i];
+          let sum = 0;
+          for (let i = 0; i < V; i++) if (!banned.has(i)) sum += Math.exp(all[base + i] - max);
+          const logZ = max + Math.log(sum);
+          const top: { id: number; logp: number }[] = [];
+          for (let i = 0; i < V; i++) {
+            if (banned.has(i)) continue;
+            const logp = all[base + i] - logZ;
+            if (top.length < beams || logp > top[top.length - 1].logp) {
+              top.push({ id: i, logp });
+              top.sort((a, b) => b.logp - a.logp);
+              if (top.length > beams) top.pop();
+            }
+          }
+          for (const c of top) candidates.push({ parent: row, id: c.id, score: h.score + c.logp });
+        });
+        candidates.sort((a, b) => b.score - a.score);
+        const next: Hyp[] = [];
+        const parents: number[] = [];
+        for (const c of candidates) {
+          const parent = alive[c.parent];
+          const ids = [...parent.ids, c.id];
+          const state = parent.state && grounding ? (c.id === descId ? grounding.start('description') : grounding.advance(parent.state, c.id)) : null;
+          if (c.id === eos) finished.push({ ids, score: c.score, state });
+          else if (next.length < beams) {
+            next.push({ ids, score: c.score, state });
+            parents.push(c.parent);
+          }
+          if (next.length === beams && finished.length >= beams) break;
+        }
+        alive = next;
+        const bestFinished = Math.max(...finished.map(rank));
+        if (alive.length === 0 || step + 1 >= maxNew || (finished.length >= beams && bestFinished >= Math.max(...alive.map(rank)))) break;
+        while (parents.length < beams) parents.push(parents[0]); // unused rows follow the best beam
+        session.reorder(parents);
+        ({ rec, logits } = session.step(Uint32Array.from(alive.map((h) => h.ids[h.ids.length - 1]).concat(Array(beams - alive.length).fill(alive[0].ids.at(-1)!))), Array(beams).fill(prompt.length + step)));
+      }
+    } finally {
+      session.dispose();
+      tokens.dispose();
+    }
+    timings.decode_ms = (timings.decode_ms ?? 0) + now() - t0;
+    const best = [...finished, ...alive].sort((a, b) => rank(b) - rank(a))[0];
+    return { ...decodeGenerated(tok, best.ids), ids: best.ids };
   }
 
   /** Wall time of each decode step of the last call (for the flat-decode benchmark). */
@@ -348,4 +392,144 @@ export class ListingModel {
     this.weights.clear();
     for (const c of this.catalogs.values()) c.gpuHeads.segments.dispose();
   }
+}
+
+/**
+ * The decoder's GPU state for one generation: per-layer KV caches preallocated for the whole
+ * listing, the cross-attention keys and values over the image (computed once at prefill), the
+ * grounding mask and the small per-step input buffers. Each call records one pass and returns the
+ * logits of the rows' last positions [B, 1, V]; the caller chooses tokens and submits.
+ */
+class DecoderSession {
+  readonly mask: Tensor;
+  private readonly caches: KvCache[];
+  private cross: { k: Tensor; v: Tensor }[] = [];
+  private readonly stepIds: Tensor;
+  private readonly stepPos: Tensor;
+  private readonly kvLengths: Tensor;
+  private readonly maskHost: Float32Array;
+
+  constructor(
+    private readonly model: ListingModel,
+    private readonly batch: number,
+  ) {
+    const { ctx, config } = model;
+    const d = config.decoder;
+    this.caches = Array.from({ length: d.layers }, (_, l) => ({
+      k: ctx.empty([batch, d.maxLength, d.dim], 'f32', `cache.${l}.k`),
+      v: ctx.empty([batch, d.maxLength, d.dim], 'f32', `cache.${l}.v`),
+    }));
+    this.mask = ctx.zeros([batch, d.vocabSize], 'f32', 'grounding-mask');
+    this.maskHost = new Float32Array(batch * d.vocabSize);
+    this.stepIds = ctx.empty([batch, 1], 'u32', 'step-ids');
+    this.stepPos = ctx.empty([batch, 1], 'u32', 'step-positions');
+    this.kvLengths = ctx.empty([batch], 'u32', 'kv-lengths');
+  }
+
+  /** -inf at every token that grounding bans for each row's current state. */
+  setMask(groundings: readonly (Grounding | null)[], states: readonly (GroundingState | null)[]): void {
+    const V = this.model.config.decoder.vocabSize;
+    this.maskHost.fill(0);
+    states.forEach((s, b) => {
+      if (s) for (const id of groundings[b]!.banned(s)) this.maskHost[b * V + id] = -Infinity;
+    });
+    this.model.ctx.write(this.mask, this.maskHost);
+  }
+
+  /** The prompts (ragged) through the decoder, K/V written into the caches at positions 0..len-1. */
+  prefill(imageTokens: Tensor, prompts: number[][]): { rec: Recorder; logits: Tensor } {
+    const { ctx, config } = this.model;
+    const d = config.decoder;
+    const tok = this.model.bundle.tokenizer;
+    const lengths = prompts.map((p) => p.length);
+    const P = Math.max(...lengths);
+    // Inputs are uploaded before the recorder opens, so no upload breaks the pass.
+    const pad = tok.specialId('<pad>');
+    const ids = ctx.tensor(Uint32Array.from(prompts.flatMap((p) => [...p, ...Array(P - p.length).fill(pad)])), [this.batch, P], 'u32', 'prompt');
+    const posIds = ctx.tensor(Uint32Array.from(prompts.flatMap(() => Array.from({ length: P }, (_, i) => i))), [this.batch, P], 'u32', 'positions');
+    // The last prompt position of each row: rows b*P + len_b - 1 of the flattened hidden states.
+    const lastIds = ctx.tensor(Uint32Array.from(lengths.map((len, b) => b * P + len - 1)), [this.batch, 1], 'u32', 'last-prompt-rows');
+    const rec = ctx.recorder('prefill');
+    const ops = tensorOps(rec, this.model.keepTensors);
+    const w = this.model.weight;
+    const memory = decoderMemory(ops, w, imageTokens);
+    this.cross = Array.from({ length: d.layers }, (_, l) => crossKeysValues(ops, w, l, memory));
+    memory.dispose();
+    let x = embedTokens(ops, w, ids, posIds);
+    for (let l = 0; l < d.layers; l++) {
+      x = decoderLayer(ops, w, config, l, x, this.cross[l], (layer, q, k, v) => {
+        appendKv(rec, this.caches[layer], k, v, 0);
+        return attention(rec, q, this.caches[layer].k, this.caches[layer].v, { heads: d.heads, causal: true, past: 0, kvLength: P });
+      });
+    }
+    const last = embedding(rec, x.reshape([this.batch * P, d.dim]), lastIds);
+    x.dispose();
+    const logits = outputLogits(ops, w, config, last);
+    for (const t of [ids, posIds, lastIds]) rec.disposeAfterSubmit(t);
+    return { rec, logits };
+  }
+
+  /** One token per row at its own position: K/V appended in place, attention over each row's prefix. */
+  step(tokens: Uint32Array, positions: number[]): { rec: Recorder; logits: Tensor } {
+    const { ctx, config } = this.model;
+    const d = config.decoder;
+    ctx.write(this.stepIds, tokens);
+    ctx.write(this.stepPos, Uint32Array.from(positions));
+    ctx.write(this.kvLengths, Uint32Array.from(positions, (p) => p + 1));
+    const rec = ctx.recorder('decode');
+    const ops = tensorOps(rec, this.model.keepTensors);
+    const w = this.model.weight;
+    const maxLen = Math.max(...positions) + 1;
+    let h = embedTokens(ops, w, this.stepIds, this.stepPos);
+    for (let l = 0; l < d.layers; l++) {
+      h = decoderLayer(ops, w, config, l, h, this.cross[l], (layer, q, k, v) => {
+        appendKv(rec, this.caches[layer], k, v, this.stepPos);
+        return attention(rec, q, this.caches[layer].k, this.caches[layer].v, { heads: d.heads, kvLength: maxLen, kvLengths: this.kvLengths });
+      });
+    }
+    return { rec, logits: outputLogits(ops, w, config, h) };
+  }
+
+  /** Row b of every cache becomes the former row parents[b] (beam search). */
+  reorder(parents: number[]): void {
+    const { ctx } = this.model;
+    const ids = ctx.tensor(Uint32Array.from(parents), [this.batch], 'u32', 'beam-parents');
+    const rec = ctx.recorder('beam-reorder');
+    for (const cache of this.caches) {
+      for (const key of ['k', 'v'] as const) {
+        const t = cache[key];
+        const rows = t.reshape([this.batch, t.size / this.batch]);
+        const gathered = embedding(rec, rows, ids);
+        rec.copy(gathered.buffer, 0, t.buffer, 0, t.byteLength);
+        rec.disposeAfterSubmit(gathered);
+      }
+    }
+    rec.disposeAfterSubmit(ids);
+    rec.submit();
+  }
+
+  dispose(): void {
+    for (const c of [...this.caches, ...this.cross]) c.k.dispose(), c.v.dispose();
+    for (const t of [this.mask, this.stepIds, this.stepPos, this.kvLengths]) t.dispose();
+  }
+}
+
+/** Batch row b of a [B, N, D] tensor as a new [1, N, D] tensor. */
+function rowOf(ctx: GpuContext, t: Tensor, b: number): Tensor {
+  const [, n, d] = t.shape;
+  const out = ctx.empty([1, n, d], 'f32', 'row');
+  const rec = ctx.recorder('row');
+  rec.copy(t.buffer, b * n * d * 4, out.buffer, 0, n * d * 4);
+  rec.submit();
+  return out;
+}
+
+/** A [1, N, D] tensor repeated into `count` rows. */
+function rowsOf(ctx: GpuContext, t: Tensor, count: number): Tensor {
+  const [, n, d] = t.shape;
+  const out = ctx.empty([count, n, d], 'f32', 'rows');
+  const rec = ctx.recorder('rows');
+  for (let b = 0; b < count; b++) rec.copy(t.buffer, 0, out.buffer, b * n * d * 4, n * d * 4);
+  rec.submit();
+  return out;
 }

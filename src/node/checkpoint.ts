@@ -32,7 +32,9 @@ const stepName = (step: number) => `step-${String(step).padStart(6, '0')}`;
 
 export function writeCheckpoint<S>(runDir: string, step: number, c: Checkpoint<S>, training?: Record<string, unknown>): string {
   const dir = join(runDir, 'checkpoints');
-  const name = stepName(step);
+  // A second checkpoint at the same step (e.g. a resumed run that stops at once) gets its own
+  // folder: the one `latest` points at is never touched.
+  const name = existsSync(join(dir, stepName(step))) ? `${stepName(step)}-${Date.now().toString(36)}` : stepName(step);
   const temp = join(dir, `${name}.tmp`);
   mkdirSync(temp, { recursive: true });
   writeWeightsFolder(join(temp, 'weights'), c.bundle, { training });
@@ -45,7 +47,6 @@ export function writeCheckpoint<S>(runDir: string, step: number, c: Checkpoint<S
   writeFileSync(join(temp, 'optimizer.safetensors'), serializeSafetensors(tensors, { stepCount: String(c.optimizer.stepCount) }));
   writeFileSync(join(temp, 'trainer.json'), JSON.stringify(c.state, null, 2));
   const final = join(dir, name);
-  rmSync(final, { recursive: true, force: true });
   renameSync(temp, final);
   const link = join(runDir, `${LATEST}.tmp-${process.pid}`);
   rmSync(link, { force: true });

@@ -20,14 +20,14 @@ describe('atelier batch / merge commands', () => {
   afterEach(() => vi.restoreAllMocks());
   const printed = (spy: MockInstance) => spy.mock.calls.map((c) => c.join(' ')).join('\n');
 
-  it('are registered, and batch reports the missing model cleanly', async () => {
+  it('are registered, and batch reports missing weights cleanly', async () => {
     const dir = tmp();
     writeCatalog(dir, ['a', 'b']);
     expect(await main(['batch', '--help'])).toBe(0);
     expect(printed(stdout)).toMatch(/usage: atelier batch .*--shard/s);
     expect(await main(['merge', '--help'])).toBe(0);
-    expect(await main(['batch', dir, '--out', join(dir, 'out.jsonl')])).toBe(1);
-    expect(printed(stderr)).toContain('atelier batch: cannot start the listing engine: the listing model is not built yet');
+    expect(await main(['batch', dir, '--out', join(dir, 'out.jsonl'), '--weights', join(dir, 'no-weights')])).toBe(1);
+    expect(printed(stderr)).toMatch(/atelier batch: cannot start the listing engine: .*no-weights\/model\.json: file not found/);
   });
 
   it('lists one shard of a catalog to CSV with a limit, then resumes with nothing left to do without starting the engine', async () => {

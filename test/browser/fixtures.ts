@@ -48,6 +48,11 @@ export function fnv1a(bytes: Uint8Array): string {
 /**
  * test/model/fixtures.ts's tiny model with a second catalog ('shop': two of the attributes, prices
  * in USD), so the page shows its catalog selector. Seeded random weights, never trained.
+ *
+ * Untrained, the decoder picks byte and word-piece tokens as often as words, and lone UTF-8 bytes
+ * decode to replacement characters. The embedding rows (tied with the output layer) of every token
+ * that is not a whole word with its leading space are shrunk, so its logits are small and the
+ * decoder writes words: a readable screenshot, and attribute words for grounding to find.
  */
 export function twoCatalogBundle(seed: number): ModelBundle {
   const base = tinyBundle(seed);
@@ -59,7 +64,15 @@ export function twoCatalogBundle(seed: number): ModelBundle {
   }));
   const { labels } = LabelSpace.build(shopItems, { minCount: 1, minCoverage: 0 });
   const shop = { name: 'shop', labels: labels.toJSON(), price: PriceScaler.fit(shopItems).toJSON() };
-  return initialBundle(base.config, [...base.manifest.catalogs, shop], base.tokenizer, seed);
+  const bundle = initialBundle(base.config, [...base.manifest.catalogs, shop], base.tokenizer, seed);
+  const { tokenizer } = bundle;
+  const embed = bundle.params.get('decoder.embed')!;
+  const dim = embed.shape[1];
+  for (let id = 0; id < tokenizer.vocabSize; id++) {
+    if (tokenizer.isSpecial(id) || /^ [A-Za-z]{3,}$/.test(tokenizer.decode([id]))) continue;
+    embed.data.subarray(id * dim, (id + 1) * dim).forEach((v, j, row) => (row[j] = v * 0.1));
+  }
+  return bundle;
 }
 
 /** Writes the bundle as a weights folder `name` in the served folder; returns its path on disk. */

@@ -50,6 +50,12 @@ describe('grounded decoding', () => {
     }
   });
 
+  it('beam search with grounding never contradicts, in any beam it keeps', async () => {
+    const [listing] = await model.list([image], { facts, grounded: true, maxNewTokens: 12, beams: 3 });
+    expect(listing.grounding.filter((g) => !g.agrees)).toEqual([]);
+    expect(`${listing.title} ${listing.description}`.toLowerCase()).not.toMatch(/\bred\b/);
+  });
+
   it('sampling with grounding also never contradicts', async () => {
     for (const seed of [1, 2, 3]) {
       const [listing] = await model.list([image], { facts, grounded: true, maxNewTokens: 16, temperature: 1, seed });

@@ -149,6 +149,40 @@ describe('listing model on the GPU', () => {
     }
   });
 
+  it('beam search finds a continuation at least as likely as greedy decoding (same length)', async () => {
+    const ctx = gpu();
+    const facts: PromptFact[] = [{ name: 'base_colour', value: 'Red' }];
+    const { tokens, pooled } = await model.encode(images.slice(0, 1));
+    pooled.dispose();
+    const steps = 6;
+    const [greedy] = await model.generate('myntra', tokens, [facts], { grounded: false, maxNewTokens: steps, stopAtEos: false });
+    const [beam] = await model.generate('myntra', tokens, [facts], { grounded: false, maxNewTokens: steps, beams: 4 });
+    // Score both continuations with the teacher-forced decoder (no cache).
+    const score = async (cont: number[]) => {
+      const seq = [...encodePrompt(bundle.tokenizer, facts), ...cont];
+      const ids = ctx.tensor(Uint32Array.from(seq), [1, seq.length], 'u32');
+      const pos = ctx.tensor(Uint32Array.from(seq.map((_, i) => i)), [1, seq.length], 'u32');
+      const rec = ctx.recorder('score');
+      const logits = gpuDecoderForward(ctx, rec, bundle, ids, pos, tokens);
+      rec.submit();
+      const all = (await logits.read()) as Float32Array;
+      for (const t of [logits, ids, pos]) t.dispose();
+      const V = bundle.config.decoder.vocabSize;
+      const start = seq.length - cont.length;
+      let total = 0;
+      for (let i = 0; i < cont.length; i++) {
+        const row = all.subarray((start + i - 1) * V, (start + i) * V);
+        const max = Math.max(...row);
+        const logZ = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+        total += row[cont[i]] - logZ;
+      }
+      return total;
+    };
+    expect(beam.ids.length).toBeGreaterThan(0);
+    if (beam.ids.length === greedy.ids.length) expect(await score(beam.ids)).toBeGreaterThanOrEqual((await score(greedy.ids)) - 1e-3);
+    tokens.dispose();
+  });
+
   it('list() returns a complete listing per image and reuses pooled buffers across calls', async () => {
     const ctx = gpu();
     await model.list(images.slice(0, 1), { maxNewTokens: 8 });
