@@ -25,9 +25,15 @@ function defaultWeights(): Plugin {
   return {
     name: 'atelier-default-weights',
     configureServer(server) {
-      server.middlewares.use('/weights/', (req, res, next) => {
+      server.middlewares.use('/weights/', (req, res) => {
         const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
-        if (!weightsFiles().includes(name) || !statSync(join(weightsDir, name), { throwIfNoEntry: false })?.isFile()) return next();
+        // A 404 of our own: Vite's fallback would answer with index.html, which the page would then
+        // report as invalid JSON.
+        if (!weightsFiles().includes(name) || !statSync(join(weightsDir, name), { throwIfNoEntry: false })?.isFile()) {
+          res.statusCode = 404;
+          res.end(`weights/${name} is not in this checkout`);
+          return;
+        }
         res.setHeader('content-type', name.endsWith('.json') ? 'application/json' : 'application/octet-stream');
         createReadStream(join(weightsDir, name)).pipe(res);
       });

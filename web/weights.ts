@@ -37,11 +37,14 @@ async function fetchOk(url: URL): Promise<Response> {
 }
 
 async function fetchJson(url: URL): Promise<unknown> {
-  const text = await (await fetchOk(url)).text();
+  const response = await fetchOk(url);
+  const text = await response.text();
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new WeightsLoadError(url.href, `is not valid JSON (${(e as Error).message})`);
+    // Hosts that serve single-page apps answer a missing file with their index page.
+    const html = response.headers.get('content-type')?.includes('text/html') ? '; the server sent an HTML page, so the file is probably missing' : '';
+    throw new WeightsLoadError(url.href, `is not valid JSON (${(e as Error).message})${html}`);
   }
 }
 

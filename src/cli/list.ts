@@ -23,6 +23,7 @@ const SPEC: Record<string, OptionSpec> = {
   'top-p': { type: 'string', description: 'sample from the smallest set with this much probability' },
   seed: { type: 'string', description: 'sampling seed (default 0)' },
   beams: { type: 'string', description: 'beam search with this many beams (default 1: greedy)' },
+  f16: { type: 'boolean', description: 'keep the matmul weights in f16 on the GPU (needs shader-f16)' },
   help: { type: 'boolean', description: 'show this help' },
 };
 
@@ -74,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
       throw new Error(`cannot read ${p}: ${(e as Error).message}`);
     }
   }
-  const engine = await createListingEngine({ weights: options.weights as string | undefined, catalog: options.catalog as string | undefined, batchSize: images.length });
+  const engine = await createListingEngine({ weights: options.weights as string | undefined, catalog: options.catalog as string | undefined, batchSize: images.length, weightsDtype: options.f16 ? 'f16' : 'f32' });
   try {
     const listings = await engine.list(images, {
       facts: parseFacts(options.fact as string[], options.brand as string | undefined),

@@ -57,6 +57,20 @@ export interface ListOptions {
   onToken?: (row: number, text: string, field: 'title' | 'description') => void;
 }
 
+export interface LoadOptions {
+  /**
+   * 'f32' (default) keeps every weight in f32; 'f16' stores the matmul weights (linear layers, the
+   * tied output projection) in f16 with f32 arithmetic — half the memory and weight traffic — and
+   * needs the adapter's shader-f16. Convs, norms, embeddings and the fused heads stay f32.
+   */
+  weights?: 'f32' | 'f16';
+}
+
+/** Linear-layer weights [out, in] of the backbone blocks and the decoder (not heads, convs, tables). */
+function isMatmulWeight(name: string, shape: readonly number[]): boolean {
+  return shape.length === 2 && name.endsWith('.weight') && !name.startsWith('heads.');
+}
+
 interface CatalogRuntime {
   schema: CatalogSchema;
   gpuHeads: GpuHeadLayout;
@@ -68,6 +82,8 @@ const now = () => performance.now();
 
 export class ListingModel {
   private readonly weights = new Map<string, Tensor>();
+  /** f16 copies used by matmuls of weights that must also stay f32 (the tied embedding). */
+  readonly halfCopies = new Map<Tensor, Tensor>();
   private readonly catalogs = new Map<string, CatalogRuntime>();
   readonly config: ModelConfig;
 
@@ -79,9 +95,16 @@ export class ListingModel {
   }
 
   /** Uploads the weights and prepares each catalog's heads, lexicon and grounding vocabulary. */
-  static load(ctx: GpuContext, bundle: ModelBundle): ListingModel {
+  static load(ctx: GpuContext, bundle: ModelBundle, options: LoadOptions = {}): ListingModel {
     const m = new ListingModel(ctx, bundle);
-    for (const [name, p] of bundle.params) m.weights.set(name, ctx.tensor(p.data, p.shape, 'f32', name));
+    const half = options.weights === 'f16';
+    if (half && !ctx.features.f16) throw new Error('f16 weights need the adapter feature shader-f16, which this device lacks; load with weights: f32');
+    for (const [name, p] of bundle.params) {
+      const f32 = !half || !isMatmulWeight(name, p.shape);
+      m.weights.set(name, ctx.tensor(p.data, p.shape, f32 ? 'f32' : 'f16', name));
+      // The tied embedding is gathered in f32 and, with f16 weights, projected with an f16 copy.
+      if (half && name === 'decoder.embed') m.halfCopies.set(m.weights.get(name)!, ctx.tensor(p.data, p.shape, 'f16', `${name}.f16`));
+    }
     const tok = bundle.tokenizer;
     const tokenText = Array.from({ length: tok.vocabSize }, (_, id) => (tok.isSpecial(id) ? '' : tok.decode([id])));
     const specials = tokenText.map((_, id) => id).filter((id) => tok.isSpecial(id));
@@ -174,7 +197,7 @@ export class ListingModel {
     timings.preprocess_ms = now() - t0;
     t0 = now();
     const rec = ctx.recorder('backbone');
-    const out = backboneForward(tensorOps(rec, this.keepTensors), this.weight, config, input);
+    const out = backboneForward(tensorOps(rec, this.keepTensors, this.halfCopies), this.weight, config, input);
     rec.submit();
     await ctx.settle();
     input.dispose();
@@ -388,8 +411,9 @@ export class ListingModel {
   lastStepTimes: number[] = [];
 
   dispose(): void {
-    for (const t of this.weights.values()) t.dispose();
+    for (const t of [...this.weights.values(), ...this.halfCopies.values()]) t.dispose();
     this.weights.clear();
+    this.halfCopies.clear();
     for (const c of this.catalogs.values()) c.gpuHeads.segments.dispose();
   }
 }
@@ -450,7 +474,7 @@ class DecoderSession {
     // The last prompt position of each row: rows b*P + len_b - 1 of the flattened hidden states.
     const lastIds = ctx.tensor(Uint32Array.from(lengths.map((len, b) => b * P + len - 1)), [this.batch, 1], 'u32', 'last-prompt-rows');
     const rec = ctx.recorder('prefill');
-    const ops = tensorOps(rec, this.model.keepTensors);
+    const ops = tensorOps(rec, this.model.keepTensors, this.model.halfCopies);
     const w = this.model.weight;
     const memory = decoderMemory(ops, w, imageTokens);
     this.cross = Array.from({ length: d.layers }, (_, l) => crossKeysValues(ops, w, l, memory));
@@ -477,7 +501,7 @@ class DecoderSession {
     ctx.write(this.stepPos, Uint32Array.from(positions));
     ctx.write(this.kvLengths, Uint32Array.from(positions, (p) => p + 1));
     const rec = ctx.recorder('decode');
-    const ops = tensorOps(rec, this.model.keepTensors);
+    const ops = tensorOps(rec, this.model.keepTensors, this.model.halfCopies);
     const w = this.model.weight;
     const maxLen = Math.max(...positions) + 1;
     let h = embedTokens(ops, w, this.stepIds, this.stepPos);

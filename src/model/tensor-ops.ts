@@ -15,9 +15,13 @@ import type { Recorder } from '../runtime/recorder.ts';
 import type { Tensor } from '../runtime/tensor.ts';
 import type { ModelOps } from './graph.ts';
 
-export function tensorOps(rec: Recorder, keep: ReadonlySet<Tensor> = new Set()): ModelOps<Tensor> {
+/**
+ * @param keep tensors `release` must not free (the weights)
+ * @param half f16 copies of weights to use in matmuls in their place (see ListingModel LoadOptions)
+ */
+export function tensorOps(rec: Recorder, keep: ReadonlySet<Tensor> = new Set(), half: ReadonlyMap<Tensor, Tensor> = new Map()): ModelOps<Tensor> {
   return {
-    linear: (x, w, b, act = 'none') => matmul(rec, x, w, { transB: true, bias: b ?? undefined, activation: act }),
+    linear: (x, w, b, act = 'none') => matmul(rec, x, half.get(w) ?? w, { transB: true, bias: b ?? undefined, activation: act }),
     conv2d: (x, w, b, o) => conv2d(rec, x, w, { bias: b, stride: o.stride, padding: o.padding, activation: o.activation }),
     layerNorm: (x, g, b, eps) => layerNorm(rec, x, g, b, { eps }).y,
     attention: (q, k, v, o) => attention(rec, q, k, v, o),

@@ -17,6 +17,8 @@ export interface ListingEngineOptions {
   catalog?: string;
   /** Batch size the caller wants; the engine may cap it (see ListingEngine.maxBatch). */
   batchSize: number;
+  /** Weight precision on the GPU (default f32; f16 needs shader-f16). */
+  weightsDtype?: 'f32' | 'f16';
   /** Options for every call (prompt mode, grounding, sampling). */
   listOptions?: ListOptions;
 }
@@ -36,7 +38,7 @@ export async function createListingEngine(options: ListingEngineOptions): Promis
   }
   const ctx = await createNodeContext();
   try {
-    const model = ListingModel.load(ctx, bundle);
+    const model = ListingModel.load(ctx, bundle, { weights: options.weightsDtype });
     const maxBatch = Math.max(1, Math.min(options.batchSize, MAX_BATCH));
     return {
       model,

@@ -485,7 +485,7 @@ function summariseLosses(losses: Record<string, number>): Record<string, number>
   return out;
 }
 
-interface StepInputs {
+export interface StepInputs {
   images: Tensor;
   labels: Tensor[];
   price: Tensor;
@@ -495,7 +495,7 @@ interface StepInputs {
   tokenLabels: Tensor | null;
 }
 
-function upload(ctx: GpuContext, config: ModelConfig, host: HostBatch): StepInputs {
+export function upload(ctx: GpuContext, config: ModelConfig, host: HostBatch): StepInputs {
   const b = config.backbone;
   const t = host.tokens;
   return {
@@ -509,7 +509,7 @@ function upload(ctx: GpuContext, config: ModelConfig, host: HostBatch): StepInpu
   };
 }
 
-function disposeInputs(x: StepInputs): void {
+export function disposeInputs(x: StepInputs): void {
   for (const t of [x.images, ...x.labels, x.price, x.hasPrice, x.ids, x.positions, x.tokenLabels]) t?.dispose();
 }
 
@@ -517,7 +517,7 @@ function disposeInputs(x: StepInputs): void {
  * The losses of one batch on a tape: the fused head's attribute and price terms, and the decoder's
  * token CE when `text`. Returns the weighted total and every named part (all retained).
  */
-function lossGraph(tape: Tape, params: Map<string, Parameter>, config: ModelConfig, schema: CatalogSchema, x: StepInputs, taus: Tensor, s: TrainSettings, text: boolean): { total: Var; parts: Record<string, Var>; logits: Var } {
+export function lossGraph(tape: Tape, params: Map<string, Parameter>, config: ModelConfig, schema: CatalogSchema, x: StepInputs, taus: Tensor, s: TrainSettings, text: boolean): { total: Var; parts: Record<string, Var>; logits: Var } {
   const vars = new Map<string, Var>();
   const w = (name: string): Var => {
     let v = vars.get(name);

@@ -11,7 +11,7 @@ import { BpeTokenizer, catalogTexts } from '../../src/data/tokenizer.ts';
 import { run as runEval } from '../../src/cli/eval.ts';
 import { knnVotes, nearestNeighbours, referenceTraining } from '../../src/eval/baselines.ts';
 import { evaluateReferences, loadEvalData, type EvalData } from '../../src/eval/evaluate.ts';
-import type { EvalReport } from '../../src/eval/report.ts';
+import type { EvalRecord, EvalReport } from '../../src/eval/report.ts';
 import { presetConfig, validateConfig } from '../../src/model/config.ts';
 import { initialBundle } from '../../src/model/init.ts';
 import { writeWeightsFolder } from '../../src/node/weights.ts';
@@ -70,8 +70,8 @@ function writeTinyWeights(dir: string, catalogName: string, rows: FixtureRow[], 
     backbone: { imageWidth: image.width, imageHeight: image.height, stemChannels: [4, 8], patch: 4, dim: 16, layers: 1, heads: 2, mlpDim: 32 },
     decoder: { dim: 16, layers: 1, heads: 2, mlpDim: 32, maxLength: 48, vocabSize: tokenizer.vocabSize },
   });
-  // Colours seen at least 5 times are classes; the rest fall into 'other'.
-  const { labels } = LabelSpace.build(items, { minCount: 5, minCoverage: 0 });
+  // Colours seen at least 4 times (Red, Green) are classes; the rest fall into 'other'.
+  const { labels } = LabelSpace.build(items, { minCount: 4, minCoverage: 0 });
   writeWeightsFolder(dir, initialBundle(config, [{ name: catalogName, labels: labels.toJSON(), price: PriceScaler.fit(items).toJSON() }], tokenizer, 3));
   return dir;
 }
@@ -162,6 +162,16 @@ describe('atelier eval on a tiny catalog with a random-init model', () => {
       expect(line).toHaveProperty('predicted.title');
       expect(line).toHaveProperty('grounding');
     }
+  });
+
+  it("scores colour in the model's label space: colours it does not model count as 'other'", () => {
+    const modelled = new Set(['Red', 'Green']);
+    const scored = predictionLines.filter((l) => !('skipped' in l)) as unknown as EvalRecord[];
+    const hits = scored.filter((l) => {
+      const truth = l.truth.attributes.colour;
+      return (modelled.has(truth) ? truth : 'other') === l.predicted.attributes.colour.value;
+    }).length;
+    expect(report.attributes.colour.accuracy).toBeCloseTo(hits / scored.length, 12);
   });
 
   it('prints a readable table with --format md, and --limit takes that many rows', () => {

@@ -183,6 +183,23 @@ describe('listing model on the GPU', () => {
     tokens.dispose();
   });
 
+  it('f16 weights (where the adapter has shader-f16) give the f32 results within f16 precision', async () => {
+    const ctx = gpu();
+    if (!ctx.features.f16) return; // the f32 path is the one every other test runs
+    const half = ListingModel.load(ctx, bundle, { weights: 'f16' });
+    try {
+      const [a, b] = [await model.encode(images), await half.encode(images)];
+      expect(maxRelErr(await b.tokens.read(), await a.tokens.read(), 2e-2, 2e-2)).toBeLessThanOrEqual(1);
+      const [ra, rb] = [await model.classify('myntra', a.pooled), await half.classify('myntra', b.pooled)];
+      ra.forEach((row, i) => {
+        for (const [name, p] of Object.entries(row.attributes)) expect(Math.abs(rb[i].attributes[name].confidence - p.confidence)).toBeLessThan(2e-2);
+      });
+      for (const t of [a.tokens, a.pooled, b.tokens, b.pooled]) t.dispose();
+    } finally {
+      half.dispose();
+    }
+  });
+
   it('list() returns a complete listing per image and reuses pooled buffers across calls', async () => {
     const ctx = gpu();
     await model.list(images.slice(0, 1), { maxNewTokens: 8 });
