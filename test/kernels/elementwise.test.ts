@@ -31,6 +31,10 @@ describe('elementwise kernels', () => {
     ['mul', [2, 3, 17], [3, 1]],
     ['sub', [1], [3, 5, 2, 7]],
     ['mul', [2, 1, 4, 1], [1, 3, 1, 5]],
+    // four elements per thread: last dimension a multiple of 4, broadcast over leading dimensions only
+    ['add', [6, 128], [128]],
+    ['sub', [2, 3, 8], [2, 1, 8]],
+    ['mul', [4, 12], [4, 12]],
   ];
   it.each(cases)('%s %j with %j', async (op, as, bs) => {
     const ctx = gpu();

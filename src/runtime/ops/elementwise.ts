@@ -13,9 +13,11 @@ const OP_CODE: Record<BinaryOp, number> = { add: 0, mul: 1, sub: 2 };
 export function activation(rec: Recorder, x: Tensor, act: Activation, out?: Tensor): Tensor {
   const ctx = rec.ctx;
   const y = out ?? ctx.empty(x.shape, 'f32', `${act}`);
-  const kernel = ctx.kernels.get({ file: 'elementwise', entry: 'unary', includes: ['activation'], defines: { ACT: ACTIVATION_CODE[act], OP: 0 } });
-  const g = grid1d(x.size, kernel.workgroupSize[0]);
-  rec.dispatch(kernel, { a: x, out: y }, { ...emptyBroadcast, n: x.size, row_pitch: g.rowPitch }, g.workgroups);
+  const vec = x.size % 4 === 0;
+  const kernel = ctx.kernels.get({ file: 'elementwise', entry: vec ? 'unary4' : 'unary', includes: ['activation'], defines: { ACT: ACTIVATION_CODE[act], OP: 0 } });
+  const n = vec ? x.size / 4 : x.size;
+  const g = grid1d(n, kernel.workgroupSize[0]);
+  rec.dispatch(kernel, vec ? { a4: x, out4: y } : { a: x, out: y }, { ...emptyBroadcast, n, row_pitch: g.rowPitch }, g.workgroups);
   return y;
 }
 
@@ -55,12 +57,24 @@ export function binary(rec: Recorder, op: BinaryOp, a: Tensor, b: Tensor, act: A
   const out4 = [...Array(4 - shape.length).fill(1), ...shape];
   const sa = broadcastStrides(a.shape, out4);
   const sb = broadcastStrides(b.shape, out4);
-  const kernel = ctx.kernels.get({ file: 'elementwise', entry: 'binary', includes: ['activation'], defines: { ACT: ACTIVATION_CODE[act], OP: OP_CODE[op] } });
-  const g = grid1d(y.size, kernel.workgroupSize[0]);
+  // Four elements per thread when the last dimension allows it and neither input repeats along it.
+  const vec = out4[3] % 4 === 0 && sa[3] === 1 && sb[3] === 1;
+  const u = vec ? 4 : 1;
+  const kernel = ctx.kernels.get({ file: 'elementwise', entry: vec ? 'binary4' : 'binary', includes: ['activation'], defines: { ACT: ACTIVATION_CODE[act], OP: OP_CODE[op] } });
+  const g = grid1d(y.size / u, kernel.workgroupSize[0]);
   rec.dispatch(
     kernel,
-    { a, b, out: y },
-    { n: y.size, d1: out4[1], d2: out4[2], d3: out4[3], a0: sa[0], a1: sa[1], a2: sa[2], a3: sa[3], b0: sb[0], b1: sb[1], b2: sb[2], b3: sb[3], row_pitch: g.rowPitch },
+    vec ? { a4: a, b4: b, out4: y } : { a, b, out: y },
+    {
+      n: y.size / u,
+      d1: out4[1],
+      d2: out4[2],
+      d3: out4[3] / u,
+      // In vec4 units the last dimension's stride stays 1; the others (multiples of it) shrink by 4.
+      ...Object.fromEntries(sa.map((s, i) => [`a${i}`, i === 3 ? s : s / u])),
+      ...Object.fromEntries(sb.map((s, i) => [`b${i}`, i === 3 ? s : s / u])),
+      row_pitch: g.rowPitch,
+    },
     g.workgroups,
   );
   return y;
