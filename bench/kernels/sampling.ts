@@ -3,6 +3,7 @@ import type { BenchCase } from '../harness.ts';
 import { argmaxTokens, sampleTokens, type SampleOptions } from '../../src/runtime/ops/sampling.ts';
 import { argmaxRef, sampleRef } from '../../src/reference/sampling.ts';
 import { randomArray } from '../../src/reference/numeric.ts';
+import { settleTfjs } from '../tfjs-peer.ts';
 
 const SEED = 1234;
 
@@ -36,11 +37,27 @@ function samplingCase(rows: number, vocab: number, options: Pick<SampleOptions, 
         },
       };
     },
+    // tfjs has argMax; its multinomial has no top-k/top-p, so sampling has no peer.
+    tfjs:
+      options === 'argmax'
+        ? async (tf) => {
+            const x = tf.tensor2d(data, [rows, vocab]);
+            return {
+              async run() {
+                const y = tf.argMax(x, 1);
+                await settleTfjs(tf, y);
+                y.dispose();
+              },
+              dispose: () => x.dispose(),
+            };
+          }
+        : undefined,
   };
 }
 
 export const cases: BenchCase[] = [
   samplingCase(1, 8192, 'argmax'),
+  samplingCase(16, 4096, 'argmax'),
   samplingCase(1, 8192, { temperature: 0.8, topK: 40, topP: 0.9 }),
   samplingCase(1, 8192, { temperature: 1, topP: 0.95 }),
   samplingCase(8, 32000, { temperature: 0.8, topK: 40, topP: 0.9 }),
