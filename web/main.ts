@@ -10,7 +10,6 @@
 import type { CatalogSchema } from '../src/model/bundle.ts';
 import { ListingModel } from '../src/model/listing-model.ts';
 import type { Listing } from '../src/model/listing.ts';
-import type { GpuContext } from '../src/runtime/gpu.ts';
 import { EngineStartError, showStatus, startEngine } from './engine.ts';
 import { copyText, csvFileName, download, listingCsv, listingRecord } from './export.ts';
 import { buildFactFields, readFacts, resetCorrections, showPredictions } from './facts.ts';
@@ -58,7 +57,6 @@ const state: PageState = {
 };
 window.__atelier = state;
 
-let ctx: GpuContext | null = null;
 let model: ListingModel | null = null;
 let photo: Photo | null = null;
 let lost = false;
@@ -232,46 +230,50 @@ function weightsProgress(file: string, loaded: number, total: number | null): vo
   $('#model-status').textContent = `Loading weights: ${file} ${mb(loaded)}${total ? ` of ${mb(total)}` : ''} MB…`;
 }
 
+/** The model cannot run: says why in the model panel and in the listing panel. */
+function modelUnavailable(title: string, lines: string[]): void {
+  showStatus($('#model-status'), 'error', title, lines);
+  listingStatus('No listing can be generated: the model is not loaded (see above).', 'error-text');
+  fail(lines[0]);
+}
+
 /** Starts WebGPU and fetches the weights at the same time; either failing is shown with its reason. */
 async function startModel(): Promise<void> {
-  const status = $('#model-status');
   let manifest: URL;
   let tokens: number;
   try {
     manifest = new URL(state.weights);
     tokens = maxTokens();
   } catch (e) {
-    showStatus(status, 'error', 'Bad page options', [(e as Error).message]);
-    fail((e as Error).message);
+    modelUnavailable('Bad page options', [(e as Error).message]);
     return;
   }
   const [engine, weights] = await Promise.allSettled([startEngine($('#gpu-status'), { onLost: onDeviceLost }), loadWeights(manifest, weightsProgress)]);
-  if (weights.status === 'rejected') {
-    const e = weights.reason as Error;
-    const lines = e instanceof WeightsLoadError ? [`${e.file}: ${e.reason}`] : [e.message];
-    showStatus(status, 'error', "The model's weights could not be loaded", [
-      ...lines,
-      'Open the page with ?weights=URL to use another weights folder (model.json, model.safetensors and tokenizer.json).',
-    ]);
-    fail(lines[0]);
-  }
   if (engine.status === 'rejected') {
     const e = engine.reason as Error;
+    // EngineStartError: the GPU panel already explains (no WebGPU, no adapter).
     if (!(e instanceof EngineStartError)) showStatus($('#gpu-status'), 'error', 'The page failed to start', [e.message]);
-    if (weights.status === 'fulfilled') showStatus(status, 'error', 'No listing can be generated', ['The listing model needs WebGPU (see above).']);
+    modelUnavailable('No listing can be generated', ['The listing model needs WebGPU (see above).']);
     fail(e.message);
+  }
+  if (weights.status === 'rejected') {
+    const e = weights.reason as Error;
+    modelUnavailable("The model's weights could not be loaded", [
+      e instanceof WeightsLoadError ? `${e.file}: ${e.reason}` : e.message,
+      'Open the page with ?weights=URL to use another weights folder (model.json, model.safetensors and tokenizer.json).',
+    ]);
   }
   if (engine.status === 'rejected' || weights.status === 'rejected') {
     if (engine.status === 'fulfilled') engine.value.destroy();
     return;
   }
-  ctx = engine.value;
+  const ctx = engine.value;
   state.adapter = ctx.adapter.name;
   try {
     model = ListingModel.load(ctx, weights.value);
   } catch (e) {
-    showStatus(status, 'error', 'The model could not be set up on this GPU', [(e as Error).message]);
-    fail((e as Error).message);
+    ctx.destroy();
+    modelUnavailable('The model could not be set up on this GPU', [(e as Error).message]);
     return;
   }
   state.catalogs = model.catalogNames;
@@ -281,7 +283,7 @@ async function startModel(): Promise<void> {
   buildFactFields($('#fact-fields'), schemaOf(select.value));
   const { config, manifest: m } = model.bundle;
   const trained = m.training ? 'trained weights' : 'weights without training provenance';
-  showStatus(status, 'ok', `Model ready: ${config.name}`, [
+  showStatus($('#model-status'), 'ok', `Model ready: ${config.name}`, [
     `${trained} from ${new URL('.', manifest).href}; catalog${state.catalogs.length > 1 ? 's' : ''} ${state.catalogs.join(', ')}; up to ${tokens} tokens per listing.`,
   ]);
   state.phase = 'ready';

@@ -25,8 +25,10 @@ function defaultWeights(): Plugin {
   return {
     name: 'atelier-default-weights',
     configureServer(server) {
-      server.middlewares.use('/weights/', (req, res) => {
-        const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
+      server.middlewares.use((req, res, next) => {
+        const path = new URL(req.url ?? '/', 'http://x').pathname;
+        if (!path.startsWith('/weights/')) return next();
+        const name = decodeURIComponent(path.slice('/weights/'.length));
         // A 404 of our own: Vite's fallback would answer with index.html, which the page would then
         // report as invalid JSON.
         if (!weightsFiles().includes(name) || !statSync(join(weightsDir, name), { throwIfNoEntry: false })?.isFile()) {

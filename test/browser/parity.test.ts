@@ -185,7 +185,7 @@ describe.skipIf(chromiumMissing !== null)(title, () => {
     const { listing } = await pageState();
     const record = { id: PHOTO_NAME, image: PHOTO_NAME, ...listing! };
     await page.click('#copy-json');
-    await expect(page.locator('#export-status').innerText()).resolves.toMatch(/Copied/);
+    await page.locator('#export-status', { hasText: 'Copied the listing as JSON' }).waitFor({ timeout: 10_000 });
     expect(JSON.parse(await page.evaluate(() => navigator.clipboard.readText()))).toEqual(record);
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);

@@ -1,12 +1,11 @@
 import { conv2dRef } from '../../src/reference/conv2d.ts';
 import { conv2d } from '../../src/runtime/ops/conv2d.ts';
-import type { Activation } from '../../src/runtime/ops/elementwise.ts';
 import { opCheck, type CheckFamily, type CheckSetup } from './check.ts';
+import { ACTIVATIONS } from './elementwise.ts';
 
 // The Node tests' tolerances (test/kernels/conv2d.test.ts): f32 sums of at most 3 * 3 * 16 products
 // of values in [-1, 1], in another order than the float64 reference.
 const tolerance = { atol: 2e-5, rtol: 1e-4 };
-const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'gelu', 'silu'];
 
 /**
  * A random NHWC convolution: channel counts that are and are not multiples of 4 (the vec4 and

@@ -5,7 +5,7 @@ import { opCheck, type CheckFamily, type CheckSetup } from './check.ts';
 // The Node tests' tolerances (test/kernels/elementwise.test.ts): f32 math, exp-based activations
 // lose a few ulps.
 const tolerance = { atol: 1e-6, rtol: 1e-5 };
-const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'gelu', 'silu'];
+export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'gelu', 'silu'];
 const BINARY_OPS: readonly BinaryOp[] = ['add', 'mul', 'sub'];
 
 /** Two shapes of rank 1..4 that broadcast: b is a suffix of a's rank with some dims set to 1, or the other way round. */

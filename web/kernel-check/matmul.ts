@@ -1,12 +1,11 @@
 import { matmulRef } from '../../src/reference/matmul.ts';
-import type { Activation } from '../../src/runtime/ops/elementwise.ts';
 import { matmul, MATVEC_MAX_ROWS } from '../../src/runtime/ops/matmul.ts';
 import { opCheck, type CheckFamily, type CheckSetup } from './check.ts';
+import { ACTIVATIONS } from './elementwise.ts';
 
 // The Node tests' tolerances (test/kernels/matmul.test.ts): products of values in [-1, 1] summed in
 // f32 over k <= 70 terms here, in another order than the float64 reference.
 const tolerance = { atol: 2e-5, rtol: 1e-4 };
-const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'gelu', 'silu'];
 
 /** A random product: m rows (a few in matvec's range), any n and k, either layout of A and B, a batch or a shared B. */
 function problem(setup: CheckSetup, rows: number) {
