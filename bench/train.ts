@@ -5,12 +5,13 @@
  * 191-token sequences with the 4096-token vocabulary, 15 attributes of 12 classes + 3 price
  * outputs), on synthetic inputs of the real shapes, with fresh random weights. Reports images/s and
  * decoder tokens/s of the whole step (one recorder, one submit, as the trainer runs it), and the
- * step split into forward / backward / optimizer: each part submitted and settled on its own
- * (the split adds two waits, so its sum is a little above the whole step). Medians over the timed
- * steps after two warm-up steps (pipeline compilation). Every step's loss must be finite.
+ * step split into forward / backward / optimizer. Each step is run three times, each variant
+ * submitted and settled on its own: forward only, forward + backward, the whole step; backward is
+ * the second minus the first, the optimizer the third minus the second. Medians over the timed
+ * steps after two warm-up steps (pipeline compilation). Every loss must be finite.
  */
 import { presetConfig } from '../src/model/config.ts';
-import { catalogSchema, PRICE_OUTPUTS } from '../src/model/bundle.ts';
+import { catalogSchema } from '../src/model/bundle.ts';
 import { initialValues, modelParams } from '../src/model/params.ts';
 import { seededRandom } from '../src/data/random.ts';
 import { createNodeContext } from '../src/node/gpu.ts';
@@ -65,48 +66,46 @@ try {
   const opt = new AdamW(ctx, [...params.values()], { lr: 1e-4, weightDecay: 0.05, clipNorm: 1 });
   const taus = ctx.tensor(config.priceQuantiles, [2]);
   const settings = { ...DEFAULT_SETTINGS, data: [] };
-  const whole: number[] = [];
-  const split = { forward: [] as number[], backward: [] as number[], optimizer: [] as number[] };
+  const parts = ['forward', 'forward+backward', 'step'] as const;
+  const times: Record<(typeof parts)[number], number[]> = { forward: [], 'forward+backward': [], step: [] };
   let finite = true;
   for (let step = 0; step < STEPS + 2; step++) {
     const host = syntheticBatch();
-    for (const separate of [false, true]) {
+    for (const part of parts) {
       const inputs = upload(ctx, config, host);
       await ctx.settle();
-      const rec = ctx.recorder('bench-train');
+      // Each variant has its own recorder label: the context sizes its sleep before a readback by
+      // the label's past durations, so sharing one label would mix the variants' waits.
+      const rec = ctx.recorder(`bench-${part}`);
       const tape = new Tape(rec);
       const t0 = performance.now();
-      const { total, parts } = lossGraph(tape, params, config, schema, inputs, taus, settings, true);
-      if (separate) {
-        rec.flushAndContinue();
-        await ctx.settle();
+      const { total, parts: losses } = lossGraph(tape, params, config, schema, inputs, taus, settings, true);
+      tape.retain(total);
+      let loss: number;
+      if (part === 'step') {
+        tape.backward(total);
+        const result = opt.step(rec, Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.value])));
+        tape.dispose();
+        rec.submit();
+        loss = (await result.read()).losses.total;
+      } else {
+        if (part === 'forward+backward') tape.backward(total);
+        rec.submit();
+        loss = ((await total.value.read()) as Float32Array)[0];
+        tape.dispose();
+        for (const p of params.values()) p.zeroGrad();
       }
-      const t1 = performance.now();
-      tape.backward(total);
-      if (separate) {
-        rec.flushAndContinue();
-        await ctx.settle();
-      }
-      const t2 = performance.now();
-      const result = opt.step(rec, Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.value])));
-      tape.dispose();
-      rec.submit();
-      const report = await result.read();
-      const t3 = performance.now();
+      const ms = performance.now() - t0;
       disposeInputs(inputs);
-      finite &&= Object.values(report.losses).every(Number.isFinite);
-      if (step < 2) continue;
-      if (!separate) whole.push(t3 - t0);
-      else {
-        split.forward.push(t1 - t0);
-        split.backward.push(t2 - t1);
-        split.optimizer.push(t3 - t2);
-      }
+      finite &&= Number.isFinite(loss);
+      if (step >= 2) times[part].push(ms);
     }
   }
-  const stepMs = median(whole);
+  const forwardMs = median(times.forward);
+  const backwardMs = median(times['forward+backward']) - forwardMs;
+  const stepMs = median(times.step);
   const row = {
-    adapter: ctx.adapter?.description ?? ctx.adapter?.vendor ?? 'unknown',
+    adapter: ctx.adapter.name,
     config: 'tiny',
     batch: BATCH,
     text_items: TEXT_ITEMS,
@@ -114,9 +113,9 @@ try {
     step_ms: Math.round(stepMs),
     images_per_s: +(BATCH / (stepMs / 1000)).toFixed(2),
     tokens_per_s: +((TEXT_ITEMS * L) / (stepMs / 1000)).toFixed(1),
-    forward_ms: Math.round(median(split.forward)),
-    backward_ms: Math.round(median(split.backward)),
-    optimizer_ms: Math.round(median(split.optimizer)),
+    forward_ms: Math.round(forwardMs),
+    backward_ms: Math.round(backwardMs),
+    optimizer_ms: Math.round(stepMs - forwardMs - backwardMs),
     steps: STEPS,
     finite_loss: finite,
   };

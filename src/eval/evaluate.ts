@@ -157,6 +157,7 @@ export async function evaluateModel(data: EvalData, engine: NodeListingEngine, o
   const timings: BatchTiming[] = [];
   const fd = options.predictions ? openSync(options.predictions, 'w') : null;
   const writeLine = (value: unknown) => fd !== null && writeSync(fd, JSON.stringify(value) + '\n');
+  options.onProgress?.(0, items.length);
   try {
     for (let start = 0; start < items.length; start += engine.maxBatch) {
       const batch = items.slice(start, start + engine.maxBatch);
@@ -274,6 +275,7 @@ export function evaluateReferences(data: EvalData, labels: LabelSpace, threshold
 
   const knnTimings: BatchTiming[] = [];
   let previous = 0;
+  options.onProgress?.(0, items.length);
   const neighbours = nearestNeighbours(trainFeatures, queryFeatures, FEATURE_DIM, k, (done, ms) => {
     knnTimings.push({ rows: done - previous, wall_ms: ms });
     previous = done;

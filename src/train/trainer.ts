@@ -166,6 +166,8 @@ interface CatalogRun {
 }
 
 const HUBER_DELTA = 1;
+/** Steps whose mean duration plans a --minutes run. */
+const PLAN_WINDOW = 30;
 
 function log(out: string, entry: Record<string, unknown>): void {
   appendFileSync(join(out, 'train-log.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
@@ -262,8 +264,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const tokenizer = BpeTokenizer.train((function* () {
         for (const items of trainItems) yield* catalogTexts(items);
       })(), { vocabSize: settings.vocabSize });
-      const base = sizeConfig;
-      const config = validateConfig({ ...base, decoder: { ...base.decoder, vocabSize: tokenizer.vocabSize } });
+      const config = validateConfig({ ...sizeConfig, decoder: { ...sizeConfig.decoder, vocabSize: tokenizer.vocabSize } });
       bundle = initialBundle(config, datasets.map(manifestOf), tokenizer, settings.seed);
     }
     const config = bundle.config;
@@ -274,7 +275,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         schema,
         train: trainItems[i],
         val: d.split.val.slice(0, settings.valItems),
-        batch: { schema, readImages: (ids) => store.read(ids), preprocess,
+        batch: {
+          schema,
+          readImages: (ids) => store.read(ids),
+          preprocess,
           tokenizer: bundle.tokenizer,
           maxLength: Math.min(settings.maxTokens ?? Infinity, config.decoder.maxLength),
           textItems: Math.min(settings.textItems, settings.batchSize),
@@ -387,7 +391,11 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
   let lastValidationStep = -1;
   let validation: CatalogMetrics[] = [];
   const window: { seconds: number; images: number; tokens: number; losses: Record<string, number>[] } = { seconds: 0, images: 0, tokens: 0, losses: [] };
-  const calibration: number[] = [];
+  const byMinutes = plannedFromSettings(settings, batchesPerEpoch) === null;
+  /** Durations of the session's recent steps (its first two, which compile pipelines, left out). */
+  const recent: number[] = [];
+  let sessionSteps = 0;
+  let planDue = byMinutes;
   let sessionSeconds = 0;
   const sessionStartSeconds = state.trainSeconds;
 
@@ -407,19 +415,20 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
       state.batchIndex++;
       options.onStep?.(report);
 
-      // --minutes: once the speed is known (after warm-up), plan the cosine to end with the budget.
-      if (state.plannedSteps === null) {
-        if (report.step >= 5) calibration.push(seconds);
-        if (report.step + 1 >= state.warmupSteps && calibration.length >= 5) {
-          const perStep = calibration.reduce((s, x) => s + x, 0) / calibration.length;
-          state.plannedSteps = opt.stepCount + Math.max(1, Math.floor((0.95 * (budgetSeconds - state.trainSeconds)) / perStep));
-          schedule.totalSteps = state.plannedSteps;
-          log(out, { type: 'plan', step: opt.stepCount, seconds_per_step: perStep, planned_steps: state.plannedSteps });
-          if (progressStream) {
-            progress?.finish();
-            progress = new Progress({ total: state.plannedSteps, label: 'train', stream: progressStream });
-            progress.tick(opt.stepCount);
-          }
+      // --minutes: once the speed is known (after warm-up), plan the cosine to end with the budget;
+      // plan again at each checkpoint and after a resume, since a shared machine's speed drifts.
+      if (sessionSteps++ >= 2) recent.push(seconds);
+      if (recent.length > PLAN_WINDOW) recent.shift();
+      if (planDue && opt.stepCount >= state.warmupSteps && recent.length >= 5) {
+        const perStep = recent.reduce((sum, x) => sum + x, 0) / recent.length;
+        state.plannedSteps = opt.stepCount + Math.max(1, Math.floor((0.95 * (budgetSeconds - state.trainSeconds)) / perStep));
+        schedule.totalSteps = state.plannedSteps;
+        planDue = false;
+        log(out, { type: 'plan', step: opt.stepCount, seconds_per_step: perStep, planned_steps: state.plannedSteps });
+        if (progressStream) {
+          progress?.finish();
+          progress = new Progress({ total: state.plannedSteps, label: 'train', stream: progressStream });
+          progress.tick(opt.stepCount - 1); // this step is counted below
         }
       }
 
@@ -460,6 +469,7 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
       if ((performance.now() - lastCheckpoint) / 60000 >= settings.checkpointMinutes) {
         await saveCheckpoint();
         lastCheckpoint = performance.now();
+        planDue = byMinutes;
       }
     }
     progress?.finish();
