@@ -51,6 +51,13 @@ export interface ListOptions {
   seed?: number;
   /** Stop a row at its end token (default true); benchmarks turn it off to decode a fixed length. */
   stopAtEos?: boolean;
+  /**
+   * Never repeat an n-gram of generated tokens (default 3; 0 turns it off): small decoders loop on
+   * greedy decoding otherwise. Applied through the same GPU mask as grounding.
+   */
+  noRepeatNgram?: number;
+  /** A title that reaches this many tokens is closed: the next token is forced to <desc> (default 24). */
+  maxTitleTokens?: number;
   /** Beam search with this many beams (default 1: greedy or sampling; onToken is not called). */
   beams?: number;
   /** Called with each new token's text, per batch row, as it is generated, and the field it belongs to. */
@@ -277,7 +284,8 @@ export class ListingModel {
     try {
       // 4. prefill
       let t0 = now();
-      session.setMask(groundings, states);
+      const noRepeat = options.noRepeatNgram ?? 3;
+      session.setMask(groundings, states, []);
       let rec = session.prefill(imageTokens, prompts);
       let next = choose(rec.rec, rec.logits, 0);
       rec.logits.dispose();
@@ -301,7 +309,13 @@ export class ListingModel {
         }
         if (done.every(Boolean) || step + 1 >= maxNew) break;
         const ts = now();
-        session.setMask(groundings, states);
+        const maxTitle = options.maxTitleTokens ?? 24;
+        session.setMask(
+          groundings,
+          states,
+          generated.map((g) => repeatedNgramBans(g, noRepeat)),
+          generated.map((g, b) => (fields[b] === 'title' && g.length >= maxTitle ? descId : null)),
+        );
         rec = session.step(chosen, lengths.map((len) => len + step));
         next = choose(rec.rec, rec.logits, step + 1);
         rec.logits.dispose();
@@ -358,7 +372,7 @@ export class ListingModel {
         logits.dispose();
         const candidates: { parent: number; id: number; score: number }[] = [];
         alive.forEach((h, row) => {
-          const banned = new Set(h.state && grounding ? grounding.banned(h.state) : []);
+          const banned = new Set([...(h.state && grounding ? grounding.banned(h.state) : []), ...repeatedNgramBans(h.ids, options.noRepeatNgram ?? 3)]);
           const base = row * V;
           let max = -Infinity;
           for (let i = 0; i < V; i++) if (!banned.has(i) && all[base + i] > max) max = all[base + i];
@@ -450,12 +464,22 @@ class DecoderSession {
     this.kvLengths = ctx.empty([batch], 'u32', 'kv-lengths');
   }
 
-  /** -inf at every token that grounding bans for each row's current state. */
-  setMask(groundings: readonly (Grounding | null)[], states: readonly (GroundingState | null)[]): void {
+  /**
+   * -inf at every token that grounding bans for each row's current state and at `extra[b]`; a row
+   * with a `forced[b]` token may choose only that token.
+   */
+  setMask(groundings: readonly (Grounding | null)[], states: readonly (GroundingState | null)[], extra: readonly (readonly number[])[], forced: readonly (number | null)[] = []): void {
     const V = this.model.config.decoder.vocabSize;
     this.maskHost.fill(0);
     states.forEach((s, b) => {
+      const only = forced[b];
+      if (only != null) {
+        this.maskHost.fill(-Infinity, b * V, (b + 1) * V);
+        this.maskHost[b * V + only] = 0;
+        return;
+      }
       if (s) for (const id of groundings[b]!.banned(s)) this.maskHost[b * V + id] = -Infinity;
+      for (const id of extra[b] ?? []) this.maskHost[b * V + id] = -Infinity;
     });
     this.model.ctx.write(this.mask, this.maskHost);
   }
@@ -536,6 +560,19 @@ class DecoderSession {
     for (const c of [...this.caches, ...this.cross]) c.k.dispose(), c.v.dispose();
     for (const t of [this.mask, this.stepIds, this.stepPos, this.kvLengths]) t.dispose();
   }
+}
+
+/** Tokens that would complete an n-gram already present in `ids` (no-repeat-n-gram blocking). */
+export function repeatedNgramBans(ids: readonly number[], n: number): number[] {
+  if (n < 1 || ids.length < n - 1) return [];
+  const prefix = ids.slice(ids.length - (n - 1));
+  const out: number[] = [];
+  for (let i = 0; i + n - 1 < ids.length; i++) {
+    let same = true;
+    for (let j = 0; j < n - 1 && same; j++) same = ids[i + j] === prefix[j];
+    if (same) out.push(ids[i + n - 1]);
+  }
+  return out;
 }
 
 /** Batch row b of a [B, N, D] tensor as a new [1, N, D] tensor. */

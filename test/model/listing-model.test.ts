@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NORMALISE, fitImage, normaliseBatch } from '../../src/data/preprocess.ts';
 import type { ModelBundle } from '../../src/model/bundle.ts';
 import { backboneForward, decoderForward, decoderMemory, headLogits, type Weights } from '../../src/model/graph.ts';
-import { ListingModel } from '../../src/model/listing-model.ts';
+import { ListingModel, repeatedNgramBans } from '../../src/model/listing-model.ts';
 import { encodePrompt, type PromptFact } from '../../src/model/prompt.ts';
 import { tensorOps } from '../../src/model/tensor-ops.ts';
 import { host, referenceOps, type HostTensor } from '../../src/reference/model-ops.ts';
@@ -105,7 +105,7 @@ describe('listing model on the GPU', () => {
     const facts: PromptFact[][] = [[{ name: 'base_colour', value: 'Blue' }], [{ name: 'gender', value: 'Women' }, { name: 'sleeve_length', value: 'Long Sleeves' }], []];
     const { tokens, pooled } = await model.encode(images);
     pooled.dispose();
-    const cached = await model.generate('myntra', tokens, facts, { grounded: false, maxNewTokens: 12 });
+    const cached = await model.generate('myntra', tokens, facts, { grounded: false, noRepeatNgram: 0, maxNewTokens: 12 });
     // Without a cache: the whole prefix through the teacher-forced decoder at every step, one row at a time.
     for (let b = 0; b < images.length; b++) {
       const rowTokens = sliceBatch(ctx, tokens, b);
@@ -155,8 +155,8 @@ describe('listing model on the GPU', () => {
     const { tokens, pooled } = await model.encode(images.slice(0, 1));
     pooled.dispose();
     const steps = 6;
-    const [greedy] = await model.generate('myntra', tokens, [facts], { grounded: false, maxNewTokens: steps, stopAtEos: false });
-    const [beam] = await model.generate('myntra', tokens, [facts], { grounded: false, maxNewTokens: steps, beams: 4 });
+    const [greedy] = await model.generate('myntra', tokens, [facts], { grounded: false, noRepeatNgram: 0, maxNewTokens: steps, stopAtEos: false });
+    const [beam] = await model.generate('myntra', tokens, [facts], { grounded: false, noRepeatNgram: 0, maxNewTokens: steps, beams: 4 });
     // Score both continuations with the teacher-forced decoder (no cache).
     const score = async (cont: number[]) => {
       const seq = [...encodePrompt(bundle.tokenizer, facts), ...cont];
@@ -197,6 +197,24 @@ describe('listing model on the GPU', () => {
       for (const t of [a.tokens, a.pooled, b.tokens, b.pooled]) t.dispose();
     } finally {
       half.dispose();
+    }
+  });
+
+  it('no-repeat-n-gram blocking: the bans, and generated ids without a repeated trigram', async () => {
+    expect(repeatedNgramBans([1, 2, 3, 1, 2], 3)).toEqual([3]);
+    expect(repeatedNgramBans([5, 5, 5], 2)).toEqual([5, 5]);
+    expect(repeatedNgramBans([1, 2], 0)).toEqual([]);
+    const { tokens, pooled } = await model.encode(images.slice(0, 2));
+    pooled.dispose();
+    const out = await model.generate('myntra', tokens, [[], []], { grounded: false, maxNewTokens: 40, stopAtEos: false });
+    tokens.dispose();
+    for (const { ids } of out) {
+      const seen = new Set<string>();
+      for (let i = 0; i + 3 <= ids.length; i++) {
+        const key = ids.slice(i, i + 3).join(',');
+        expect(seen.has(key)).toBe(false);
+        seen.add(key);
+      }
     }
   });
 
