@@ -244,7 +244,7 @@ export interface ResultRow {
 export function resultsTable(rows: readonly ResultRow[]): string {
   const header = [
     'row', 'attr mean macro-F1', 'price MAE', 'price R²', 'R² (log)', 'interval cov.', 'title R-L', 'desc R-1', 'desc R-2', 'desc R-L', 'desc BLEU',
-    'contra. vs truth', 'mention prec.', 'contra. vs pred.', 'paper metric', 'human baseline', 'ms/listing (p50 / p90)', 'decode tok/s',
+    'contra. vs truth', 'mention prec.', 'with a checked mention', 'contra. vs pred.', 'paper metric', 'human baseline', 'ms/listing (p50 / p90)', 'decode tok/s',
   ];
   const body = rows.map(({ name, report: r, show = {} }) => {
     const a = show.attributes ?? true, p = show.price ?? true, t = show.text ?? true;
@@ -255,7 +255,7 @@ export function resultsTable(rows: readonly ResultRow[]): string {
       a ? cell(r.attributes_mean_macro_f1) : '—',
       p ? cell(r.price.mae, 2) : '—', p ? cell(r.price.r2) : '—', p ? cell(r.price.r2_log) : '—', p ? pct(r.price.interval_coverage) : '—',
       t ? cell(r.text.title.rougeL) : '—', t ? cell(d.rouge1) : '—', t ? cell(d.rouge2) : '—', t ? cell(d.rougeL) : '—', t ? cell(d.bleu) : '—',
-      t ? pct(h.contradiction_rate_vs_truth) : '—', t ? cell(h.mention_precision_vs_truth) : '—', t ? pct(h.contradiction_rate_vs_predicted) : '—', t ? cell(h.paper_metric, 2) : '—', t ? pct(h.human_baseline) : '—',
+      t ? pct(h.contradiction_rate_vs_truth) : '—', t ? cell(h.mention_precision_vs_truth) : '—', t ? pct(h.listings_with_mentions) : '—', t ? pct(h.contradiction_rate_vs_predicted) : '—', t ? cell(h.paper_metric, 2) : '—', t ? pct(h.human_baseline) : '—',
       `${cell(r.latency.median_ms, 1)} / ${cell(r.latency.p90_ms, 1)}`, cell(r.latency.decode_tokens_per_s, 0),
     ];
   });
