@@ -4,45 +4,23 @@ import { activation, binary, type Activation } from '../../src/runtime/ops/eleme
 import { activationRef, binaryRef } from '../../src/reference/elementwise.ts';
 import { maxRelErr, randomArray } from '../../src/reference/numeric.ts';
 import { settleTfjs } from '../tfjs-peer.ts';
+import { singleInputCase, within } from '../single-input.ts';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
 function activationCase(act: Activation, rows: number, n: number, peer: (tf: Tf, x: import('@tensorflow/tfjs-core').Tensor) => import('@tensorflow/tfjs-core').Tensor): BenchCase {
   const data = randomArray(rows * n, rows * 7 + n, 4);
-  return {
+  return singleInputCase({
     kernel: act,
     shape: `${rows}x${n}`,
     bytes: 2 * 4 * rows * n,
-    async setup(ctx) {
-      const x = ctx.tensor(data, [rows, n]);
-      const y = ctx.empty([rows, n]);
-      return {
-        record(reps) {
-          const rec = ctx.recorder(`bench-${act}`);
-          for (let i = 0; i < reps; i++) activation(rec, x, act, y);
-          rec.submit();
-        },
-        async verify() {
-          return maxRelErr(await y.read(), activationRef(data, act), 1e-6, 1e-5) <= 1;
-        },
-        dispose() {
-          x.dispose();
-          y.dispose();
-        },
-      };
-    },
-    async tfjs(tf) {
-      const x = tf.tensor2d(data, [rows, n]);
-      return {
-        async run() {
-          const y = peer(tf, x);
-          await settleTfjs(tf, y);
-          y.dispose();
-        },
-        dispose: () => x.dispose(),
-      };
-    },
-  };
+    data,
+    inShape: [rows, n],
+    outShape: [rows, n],
+    run: (rec, x, y) => activation(rec, x, act, y),
+    check: within(activationRef(data, act), 1e-6, 1e-5),
+    tfjsOp: peer,
+  });
 }
 
 /** x [rows, n] + bias [n]: the broadcast add after every linear layer without a fused epilogue. */

@@ -6,6 +6,7 @@ import { embeddingRef } from '../../src/reference/embedding.ts';
 import { reduceAllRef, reduceLastDimRef } from '../../src/reference/reduce.ts';
 import { maxRelErr, randomArray } from '../../src/reference/numeric.ts';
 import { settleTfjs } from '../tfjs-peer.ts';
+import { singleInputCase, within } from '../single-input.ts';
 
 function embeddingCase(vocab: number, dim: number, tokens: number): BenchCase {
   const table = randomArray(vocab * dim, vocab + dim, 1);
@@ -52,44 +53,17 @@ function embeddingCase(vocab: number, dim: number, tokens: number): BenchCase {
 
 function sumCase(rows: number, n: number, all: boolean): BenchCase {
   const data = randomArray(rows * n, rows + n + (all ? 1 : 0), 1);
-  return {
+  return singleInputCase({
     kernel: all ? 'sum(all)' : 'sum(last dim)',
     shape: `${rows}x${n}`,
     bytes: 4 * rows * n,
-    async setup(ctx) {
-      const x = ctx.tensor(data, [rows, n]);
-      const y = all ? ctx.empty([1]) : ctx.empty([rows]);
-      return {
-        record(reps) {
-          const rec = ctx.recorder('bench-sum');
-          for (let r = 0; r < reps; r++) {
-            if (all) reduceAll(rec, x, 'sum', y);
-            else reduceLastDim(rec, x, 'sum', y);
-          }
-          rec.submit();
-        },
-        async verify() {
-          const got = await y.read();
-          return all ? Math.abs(got[0] - reduceAllRef(data, 'sum')) <= 1e-3 * Math.sqrt(rows * n) : maxRelErr(got, reduceLastDimRef(data, n, 'sum'), 1e-4, 1e-5) <= 1;
-        },
-        dispose() {
-          x.dispose();
-          y.dispose();
-        },
-      };
-    },
-    async tfjs(tf) {
-      const x = tf.tensor2d(data, [rows, n]);
-      return {
-        async run() {
-          const y = all ? tf.sum(x) : tf.sum(x, 1);
-          await settleTfjs(tf, y);
-          y.dispose();
-        },
-        dispose: () => x.dispose(),
-      };
-    },
-  };
+    data,
+    inShape: [rows, n],
+    outShape: all ? [1] : [rows],
+    run: (rec, x, y) => (all ? reduceAll(rec, x, 'sum', y) : reduceLastDim(rec, x, 'sum', y)),
+    check: all ? (got) => Math.abs(got[0] - reduceAllRef(data, 'sum')) <= 1e-3 * Math.sqrt(rows * n) : within(reduceLastDimRef(data, n, 'sum'), 1e-4, 1e-5),
+    tfjsOp: (tf, x) => (all ? tf.sum(x) : tf.sum(x, 1)),
+  });
 }
 
 export const cases: BenchCase[] = [embeddingCase(4096, 128, 16 * 96), embeddingCase(4096, 128, 8), sumCase(1024, 1024, false), sumCase(1024, 1024, true), sumCase(16, 4096, false)];
