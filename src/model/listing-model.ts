@@ -576,7 +576,7 @@ export function repeatedNgramBans(ids: readonly number[], n: number): number[] {
 }
 
 /** Batch row b of a [B, N, D] tensor as a new [1, N, D] tensor. */
-function rowOf(ctx: GpuContext, t: Tensor, b: number): Tensor {
+export function rowOf(ctx: GpuContext, t: Tensor, b: number): Tensor {
   const [, n, d] = t.shape;
   const out = ctx.empty([1, n, d], 'f32', 'row');
   const rec = ctx.recorder('row');

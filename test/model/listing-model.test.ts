@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NORMALISE, fitImage, normaliseBatch } from '../../src/data/preprocess.ts';
 import type { ModelBundle } from '../../src/model/bundle.ts';
 import { backboneForward, decoderForward, decoderMemory, headLogits, type Weights } from '../../src/model/graph.ts';
-import { ListingModel, repeatedNgramBans } from '../../src/model/listing-model.ts';
+import { ListingModel, repeatedNgramBans, rowOf } from '../../src/model/listing-model.ts';
 import { encodePrompt, type PromptFact } from '../../src/model/prompt.ts';
 import { tensorOps } from '../../src/model/tensor-ops.ts';
 import { host, referenceOps, type HostTensor } from '../../src/reference/model-ops.ts';
@@ -108,7 +108,7 @@ describe('listing model on the GPU', () => {
     const cached = await model.generate('myntra', tokens, facts, { grounded: false, noRepeatNgram: 0, maxNewTokens: 12 });
     // Without a cache: the whole prefix through the teacher-forced decoder at every step, one row at a time.
     for (let b = 0; b < images.length; b++) {
-      const rowTokens = sliceBatch(ctx, tokens, b);
+      const rowTokens = rowOf(ctx, tokens, b);
       const seq = encodePrompt(bundle.tokenizer, facts[b]);
       const produced: number[] = [];
       for (let step = 0; step < cached[b].ids.length; step++) {
@@ -251,13 +251,4 @@ function gpuDecoderForward(ctx: GpuContext, rec: ReturnType<GpuContext['recorder
   memory.dispose();
   rec.onSubmitted(() => weights.forEach((t) => t.dispose()));
   return logits;
-}
-
-function sliceBatch(ctx: GpuContext, t: Tensor, b: number): Tensor {
-  const [, n, d] = t.shape;
-  const out = ctx.empty([1, n, d]);
-  const rec = ctx.recorder('slice-batch');
-  rec.copy(t.buffer, b * n * d * 4, out.buffer, 0, n * d * 4);
-  rec.submit();
-  return out;
 }
