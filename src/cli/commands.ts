@@ -9,3 +9,4 @@ registerCommand('data', 'check, cache and import catalogs; train the tokenizer',
 registerCommand('train', 'train the model on catalogs (multitask), resumable; fine-tune with --init', () => import('./train.ts'));
 registerCommand('eval', "score the model's listings against a catalog's own (report JSON / Markdown)", () => import('./eval.ts'));
 registerCommand('ablate', 'the results table: reference rows, prompt and grounding ablations', () => import('./ablate.ts'));
+registerCommand('vocabulary', "store the catalogs' value vocabularies (training split) in a weights folder's model.json", () => import('./vocabulary.ts'));

@@ -19,7 +19,8 @@ import type { LabelSpace } from '../data/labels.ts';
 import type { PixelImage } from '../data/preprocess.ts';
 import { parseListings, type CatalogItem, type RowProblem } from '../data/schema.ts';
 import { splitItems } from '../data/split.ts';
-import { lexiconFromItems, type Lexicon } from '../model/lexicon.ts';
+import { attributeVocabulary, catalogLexicon, type AttributeVocabulary, type Lexicon } from '../model/lexicon.ts';
+import type { CatalogSchema } from '../model/bundle.ts';
 import type { ListOptions } from '../model/listing-model.ts';
 import { imageFilePath } from '../node/catalog.ts';
 import { prepareDataset, type Dataset } from '../node/dataset.ts';
@@ -52,7 +53,16 @@ export interface EvalData {
   partRows: number;
   /** The evaluated part in words, for reports. */
   note: string;
-  /** The contradiction lexicon, from every usable item's attribute values. */
+  /**
+   * The value vocabulary of the catalog's training split, computed as the trainer computes the one
+   * it stores with the weights (every value, rare ones included; `attributeVocabulary`).
+   */
+  vocabulary: AttributeVocabulary;
+  /**
+   * The contradiction lexicon, `catalogLexicon` over `vocabulary`: for weights trained on this
+   * catalog, the very lexicon grounded decoding bans from, so `contradiction_rate_vs_predicted`
+   * with grounding is 0 by construction.
+   */
   lexicon: Lexicon;
 }
 
@@ -88,6 +98,7 @@ export async function loadEvalData(path: string, options: EvalDataOptions = {}):
   const part = [...items.map((item) => ({ line: item.line, item })), ...unreadable.map((problem) => ({ line: problem.line, problem }))].sort((a, b) => a.line - b.line);
   const chosen = options.limit !== undefined && options.limit < part.length ? Array.from({ length: options.limit }, (_, j) => part[Math.floor((j * part.length) / options.limit!)]) : part;
   if (chosen.length < part.length) note += `, ${chosen.length} of its ${part.length} rows spread evenly (--limit)`;
+  const vocabulary = attributeVocabulary(dataset.split.train);
   return {
     dataset,
     split,
@@ -95,7 +106,8 @@ export async function loadEvalData(path: string, options: EvalDataOptions = {}):
     unreadable: chosen.flatMap((e) => ('problem' in e && e.problem ? [e.problem] : [])),
     partRows: part.length,
     note,
-    lexicon: lexiconFromItems(catalog.name, catalog.items),
+    vocabulary,
+    lexicon: catalogLexicon(catalog.name, vocabulary),
   };
 }
 
@@ -123,12 +135,30 @@ function truthOf(item: CatalogItem): EvalTruth {
   return { attributes: item.attributes, price: item.price, title: item.title, description: item.description, brand: item.brand };
 }
 
-/** The label space the model's heads predict for the data's catalog. */
-export function modelLabels(engine: NodeListingEngine, data: EvalData): LabelSpace {
+function modelCatalog(engine: NodeListingEngine, data: EvalData): CatalogSchema {
   const name = data.dataset.catalog.name;
   const schema = engine.model.bundle.catalogs.find((c) => c.name === name);
   if (!schema) throw new Error(`the weights have no heads for catalog '${name}' (they have: ${engine.model.bundle.catalogs.map((c) => c.name).join(', ')})`);
-  return schema.labels;
+  return schema;
+}
+
+/** The label space the model's heads predict for the data's catalog. */
+export function modelLabels(engine: NodeListingEngine, data: EvalData): LabelSpace {
+  return modelCatalog(engine, data).labels;
+}
+
+/**
+ * Values the metric's lexicon reads that the weights' vocabulary lacks, by checked attribute:
+ * grounding cannot ban their forms (empty for weights trained on this catalog's training split).
+ */
+function valuesUnknownToModel(data: EvalData, model: AttributeVocabulary): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const attribute of data.lexicon.attributes.keys()) {
+    const known = new Set(model[attribute] ?? []);
+    const missing = data.vocabulary[attribute].filter((v) => !known.has(v));
+    if (missing.length > 0) out[attribute] = missing;
+  }
+  return out;
 }
 
 export interface ModelEvalOptions {
@@ -145,7 +175,8 @@ export interface ModelEvalOptions {
 /** Lists every evaluated item with the engine and scores the listings. */
 export async function evaluateModel(data: EvalData, engine: NodeListingEngine, options: ModelEvalOptions = {}) {
   const { dataset, items } = data;
-  const labels = modelLabels(engine, data);
+  const schema = modelCatalog(engine, data);
+  const { labels } = schema;
   const { bundle } = engine.model;
   const { imageWidth, imageHeight } = engine.model.config.backbone;
   const store = dataset.images;
@@ -229,6 +260,7 @@ export async function evaluateModel(data: EvalData, engine: NodeListingEngine, o
         grounded: listOptions.grounded,
         max_new_tokens: options.maxNewTokens ?? 'model default',
         batch_size: engine.maxBatch,
+        lexicon_values_unknown_to_weights: valuesUnknownToModel(data, schema.vocabulary),
         ...options.meta,
       },
     },

@@ -119,7 +119,7 @@ export function confidentValues(prediction: EvalPrediction, threshold: number): 
 export interface ScoreContext {
   /** The label space the attributes are scored in (the model's). */
   labels: LabelSpace;
-  /** The contradiction lexicon (lexiconFromItems over the catalog). */
+  /** The contradiction lexicon (EvalData.lexicon: the catalog's training-split vocabulary). */
   lexicon: Lexicon;
   /** Confidence threshold of the hierarchical prompt. */
   threshold: number;

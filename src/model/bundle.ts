@@ -1,16 +1,18 @@
 /**
  * A weights folder as the model sees it (browser-safe: callers hand over the bytes).
  *
- *   model.json         manifest: config, per-catalog label spaces and price statistics, file names
+ *   model.json         manifest: config, per-catalog label spaces, value vocabularies and price
+ *                      statistics, file names
  *   model.safetensors  every parameter (F32, or F16 to halve the size), CRC-32 checked
  *   tokenizer.json     the byte-level BPE tokenizer (Hugging Face format)
  *
  * One folder can hold several catalogs' heads over one backbone and decoder.
  */
-import { LabelSpace, PriceScaler, type LabelSpaceJson, type PriceScalerJson } from '../data/labels.ts';
+import { LabelSpace, OTHER, PriceScaler, type LabelSpaceJson, type PriceScalerJson } from '../data/labels.ts';
 import { BpeTokenizer } from '../data/tokenizer.ts';
-import { f16BitsToF32, toF16Array } from '../runtime/dtype.ts';
+import { fromF16Array, toF16Array } from '../runtime/dtype.ts';
 import { validateConfig, type ModelConfig } from './config.ts';
+import { mergeVocabularies, type AttributeVocabulary } from './lexicon.ts';
 import { modelParams, type HeadLayout } from './params.ts';
 import { parseSafetensors, serializeSafetensors, WeightsFormatError, type SafeTensor } from './safetensors.ts';
 
@@ -20,6 +22,13 @@ export interface CatalogManifest {
   name: string;
   labels: LabelSpaceJson;
   price: PriceScalerJson;
+  /**
+   * Every value of every attribute seen in the training split (`attributeVocabulary`), head class
+   * or not: grounded decoding's lexicon is built from it, so it can ban a rare value (folded into
+   * the heads' "other") that the evaluation's lexicon reads in text. Absent in manifests written
+   * before it existed: then the head classes stand in.
+   */
+  vocabulary?: Record<string, string[]>;
 }
 
 export interface ModelManifest {
@@ -39,6 +48,8 @@ export interface CatalogSchema {
   labels: LabelSpace;
   price: PriceScaler;
   head: HeadLayout;
+  /** The manifest's vocabulary joined with the head classes (other than "other"). */
+  vocabulary: AttributeVocabulary;
 }
 
 export interface ModelBundle {
@@ -58,16 +69,29 @@ export function headLayoutOf(name: string, labels: LabelSpace): HeadLayout {
   };
 }
 
+function checkVocabulary(m: CatalogManifest): AttributeVocabulary {
+  const v: unknown = m.vocabulary ?? {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new WeightsFormatError(`catalog ${m.name}: vocabulary must map attribute names to lists of values`);
+  for (const [attribute, values] of Object.entries(v)) {
+    if (!Array.isArray(values) || !values.every((x) => typeof x === 'string')) {
+      throw new WeightsFormatError(`catalog ${m.name}: vocabulary.${attribute} must be a list of strings`);
+    }
+  }
+  return v as AttributeVocabulary;
+}
+
 export function catalogSchema(m: CatalogManifest): CatalogSchema {
   const labels = LabelSpace.fromJSON(m.labels);
-  return { name: m.name, labels, price: PriceScaler.fromJSON(m.price), head: headLayoutOf(m.name, labels) };
+  const head = headLayoutOf(m.name, labels);
+  // Every class a head can predict is a value the lexicon must know, whatever the manifest holds.
+  const headValues = Object.fromEntries(head.attributes.map((a) => [a.name, a.values.filter((v) => v !== OTHER)]));
+  return { name: m.name, labels, price: PriceScaler.fromJSON(m.price), head, vocabulary: mergeVocabularies(headValues, checkVocabulary(m)) };
 }
 
 function toF32(t: SafeTensor): Float32Array {
   if (t.dtype === 'F32') return new Float32Array(t.data.slice().buffer);
   if (t.dtype === 'F16') {
-    const bits = new Uint16Array(t.data.slice().buffer);
-    return Float32Array.from(bits, f16BitsToF32);
+    return fromF16Array(new Uint16Array(t.data.slice().buffer));
   }
   throw new WeightsFormatError(`weights must be F32 or F16, got ${t.dtype}`);
 }

@@ -15,6 +15,7 @@
  * configured per attribute kind in lexicon-schemas.ts and documented in docs/metrics.md.
  */
 import { type AttributeKind, type KindKnowledge, KIND_KNOWLEDGE, type LexiconSchema, schemaFor, type Segment } from './lexicon-schemas.ts';
+import { isMissingValue } from '../data/schema.ts';
 import { formOf, surfaceForms, words, type Word } from './phrases.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -129,11 +130,14 @@ function attributeForms(attribute: string, knowledge: KindKnowledge, valueFamili
   return forms;
 }
 
+/** Attribute name → the values it takes: what a catalog's lexicon is built from. */
+export type AttributeVocabulary = Readonly<Record<string, readonly string[]>>;
+
 /**
  * Builds the lexicon of a catalog from its schema (which attributes are checked and as what kind)
  * and its vocabulary (attribute → the values seen in the catalog).
  */
-export function buildLexicon(schema: LexiconSchema, vocabulary: Readonly<Record<string, readonly string[]>>): Lexicon {
+export function buildLexicon(schema: LexiconSchema, vocabulary: AttributeVocabulary): Lexicon {
   const attributes = new Map<string, AttributeLexicon>();
   const root: TrieNode = { next: new Map() };
   for (const { attribute, kind } of schema.attributes) {
@@ -162,18 +166,57 @@ export function buildLexicon(schema: LexiconSchema, vocabulary: Readonly<Record<
   return { catalog: schema.catalog, attributes, root };
 }
 
-/** The lexicon of a catalog built from its items' attribute values (schema by attribute name). */
-export function lexiconFromItems(catalog: string, items: readonly { attributes: Readonly<Record<string, string>> }[]): Lexicon {
-  const values = new Map<string, Set<string>>();
-  for (const item of items) {
-    for (const [attribute, value] of Object.entries(item.attributes)) {
-      let set = values.get(attribute);
-      if (!set) values.set(attribute, (set = new Set()));
-      set.add(value);
-    }
-  }
-  const vocabulary = Object.fromEntries([...values].map(([a, v]) => [a, [...v]]));
+/**
+ * The lexicon of a catalog from its value vocabulary, attributes checked by name (`schemaFor`).
+ * The one builder of both the evaluation's lexicon and grounded decoding's, so that every value
+ * the metric can read in a text is also one grounding can ban.
+ */
+export function catalogLexicon(catalog: string, vocabulary: AttributeVocabulary): Lexicon {
   return buildLexicon(schemaFor(catalog, Object.keys(vocabulary)), vocabulary);
+}
+
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Attribute → values from (attribute, values) pairs: missing-value markers ("Unknown", "NA") are
+ * never values, attributes left without a value are dropped, and attributes and values are sorted
+ * by code units, so equal value sets give equal vocabularies — and equal lexicons — whatever the
+ * order or frequency they were seen in.
+ */
+function canonicalVocabulary(entries: Iterable<readonly [string, Iterable<string>]>): Record<string, string[]> {
+  const values = new Map<string, Set<string>>();
+  for (const [attribute, list] of entries) {
+    let set = values.get(attribute);
+    if (!set) values.set(attribute, (set = new Set()));
+    for (const value of list) if (!isMissingValue(value)) set.add(value);
+  }
+  return Object.fromEntries(
+    [...values]
+      .filter(([, set]) => set.size > 0)
+      .sort(([a], [b]) => byCodeUnits(a, b))
+      .map(([attribute, set]) => [attribute, [...set].sort(byCodeUnits)]),
+  );
+}
+
+/**
+ * The value vocabulary of catalog items: every attribute and every value it takes, rare or not.
+ * The trainer stores it with the weights (over the training split) and the evaluator computes it
+ * the same way, so grounding and the metric read the same lexicon.
+ */
+export function attributeVocabulary(items: Iterable<{ attributes: Readonly<Record<string, string>> }>): Record<string, string[]> {
+  const entries: [string, string[]][] = [];
+  for (const item of items) for (const [attribute, value] of Object.entries(item.attributes)) entries.push([attribute, [value]]);
+  return canonicalVocabulary(entries);
+}
+
+/** The union of vocabularies, in the same canonical form as attributeVocabulary. */
+export function mergeVocabularies(...vocabularies: AttributeVocabulary[]): Record<string, string[]> {
+  return canonicalVocabulary(vocabularies.flatMap((v) => Object.entries(v)));
+}
+
+/** The lexicon of a catalog built from its items' attribute values. */
+export function lexiconFromItems(catalog: string, items: Iterable<{ attributes: Readonly<Record<string, string>> }>): Lexicon {
+  return catalogLexicon(catalog, attributeVocabulary(items));
 }
 
 /** The families a reference value of `attribute` has, or undefined when it is not checked. */

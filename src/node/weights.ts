@@ -1,7 +1,7 @@
 /** Weights folders on disk: read for inference, written atomically by training. */
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseModelBundle, serializeBundle, type ModelBundle } from '../model/bundle.ts';
+import { parseModelBundle, serializeBundle, type ModelBundle, type ModelManifest } from '../model/bundle.ts';
 import { WeightsFormatError } from '../model/safetensors.ts';
 import { PROJECT_ROOT } from './gpu.ts';
 
@@ -25,17 +25,11 @@ export function readWeightsFolder(dir = DEFAULT_WEIGHTS_DIR): ModelBundle {
 }
 
 /**
- * Writes the folder's files next to their final names, then renames each into place, so a reader
- * never sees a half-written file and a killed writer leaves the previous files intact.
+ * Writes each file next to its final name, then renames it into place, so a reader never sees a
+ * half-written file and a killed writer leaves the previous file intact.
  */
-export function writeWeightsFolder(dir: string, bundle: ModelBundle, options: Parameters<typeof serializeBundle>[1] = {}): void {
+function writeFilesAtomically(dir: string, files: readonly [string, string | Uint8Array][]): void {
   mkdirSync(dir, { recursive: true });
-  const { manifest, weights, tokenizer } = serializeBundle(bundle, options);
-  const files: [string, string | Uint8Array][] = [
-    [manifest.files.weights, weights],
-    [manifest.files.tokenizer, JSON.stringify(tokenizer)],
-    ['model.json', JSON.stringify(manifest, null, 2)],
-  ];
   for (const [name, data] of files) {
     const tmp = join(dir, `.${name}.tmp-${process.pid}`);
     try {
@@ -45,4 +39,20 @@ export function writeWeightsFolder(dir: string, bundle: ModelBundle, options: Pa
       rmSync(tmp, { force: true });
     }
   }
+}
+
+const manifestText = (manifest: ModelManifest) => JSON.stringify(manifest, null, 2);
+
+export function writeWeightsFolder(dir: string, bundle: ModelBundle, options: Parameters<typeof serializeBundle>[1] = {}): void {
+  const { manifest, weights, tokenizer } = serializeBundle(bundle, options);
+  writeFilesAtomically(dir, [
+    [manifest.files.weights, weights],
+    [manifest.files.tokenizer, JSON.stringify(tokenizer)],
+    ['model.json', manifestText(manifest)],
+  ]);
+}
+
+/** Replaces only a weights folder's model.json (the weights and tokenizer files are not touched). */
+export function writeManifest(dir: string, manifest: ModelManifest): void {
+  writeFilesAtomically(dir, [['model.json', manifestText(manifest)]]);
 }

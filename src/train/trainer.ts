@@ -28,6 +28,7 @@ import { catalogSchema, type CatalogManifest, type CatalogSchema, type ModelBund
 import { presetConfig, validateConfig, type ModelConfig } from '../model/config.ts';
 import { backboneForward, decoderForward, decoderMemory, headLogits } from '../model/graph.ts';
 import { initialBundle } from '../model/init.ts';
+import { attributeVocabulary } from '../model/lexicon.ts';
 import { backboneParams, decoderParams, headParams, headWidth, initialValues } from '../model/params.ts';
 import { readCheckpoint, writeCheckpoint } from '../node/checkpoint.ts';
 import { prepareDataset, type Dataset } from '../node/dataset.ts';
@@ -173,15 +174,25 @@ function log(out: string, entry: Record<string, unknown>): void {
   appendFileSync(join(out, 'train-log.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 }
 
-function sameLabels(a: CatalogSchema, b: CatalogManifest): boolean {
+export function sameLabels(a: CatalogSchema, b: CatalogManifest): boolean {
   const x = a.labels.toJSON().attributes.map((v) => [v.name, v.classes]);
   const y = b.labels.attributes.map((v) => [v.name, v.classes]);
   return JSON.stringify(x) === JSON.stringify(y);
 }
 
+/** How training preprocesses a catalog's images for a model config (its tensor store). */
+export function trainingPreprocess(config: ModelConfig): PreprocessConfig {
+  return { width: config.backbone.imageWidth, height: config.backbone.imageHeight, background: [255, 255, 255] };
+}
+
+/** Every value of every attribute in the training split: the manifest's `vocabulary`. */
+export function trainingVocabulary(d: Dataset): Record<string, string[]> {
+  return attributeVocabulary(d.split.train);
+}
+
 function manifestOf(d: Dataset): CatalogManifest {
   if (!d.price) throw new Error(`catalog ${d.catalog.source} has no prices in its training split; the price head needs some`);
-  return { name: d.catalog.name, labels: d.labels.toJSON(), price: d.price.toJSON() };
+  return { name: d.catalog.name, labels: d.labels.toJSON(), price: d.price.toJSON(), vocabulary: trainingVocabulary(d) };
 }
 
 /**
@@ -198,7 +209,8 @@ function fineTuneBundle(init: ModelBundle, datasets: Dataset[], seed: number): {
   for (const m of manifests) {
     const old = init.catalogs.find((c) => c.name === m.name);
     if (old && sameLabels(old, m)) {
-      catalogs.push(init.manifest.catalogs.find((c) => c.name === m.name)!);
+      // The head is kept; the vocabulary is that of the data now trained on.
+      catalogs.push({ ...init.manifest.catalogs.find((c) => c.name === m.name)!, vocabulary: m.vocabulary });
       for (const suffix of ['weight', 'bias']) params.set(`heads.${m.name}.${suffix}`, init.params.get(`heads.${m.name}.${suffix}`)!);
       continue;
     }
@@ -248,7 +260,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // The model: a checkpoint, a weights folder to fine-tune, or a fresh model for the catalogs.
   const init = resumed ? resumed.bundle : settings.init ? readWeightsFolder(settings.init) : null;
   const sizeConfig = init?.config ?? (typeof settings.config === 'string' ? presetConfig(settings.config, 1) : settings.config);
-  const preprocess: PreprocessConfig = { width: sizeConfig.backbone.imageWidth, height: sizeConfig.backbone.imageHeight, background: [255, 255, 255] };
+  const preprocess = trainingPreprocess(sizeConfig);
   const datasets: Dataset[] = [];
   try {
     for (const path of settings.data) datasets.push(await prepareDataset(path, { preprocess, cacheDir: settings.cacheDir }));

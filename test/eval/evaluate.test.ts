@@ -12,9 +12,12 @@ import { run as runEval } from '../../src/cli/eval.ts';
 import { knnVotes, nearestNeighbours, referenceTraining } from '../../src/eval/baselines.ts';
 import { evaluateReferences, loadEvalData, type EvalData } from '../../src/eval/evaluate.ts';
 import type { EvalRecord, EvalReport } from '../../src/eval/report.ts';
+import { catalogSchema } from '../../src/model/bundle.ts';
 import { presetConfig, validateConfig } from '../../src/model/config.ts';
 import { initialBundle } from '../../src/model/init.ts';
+import { catalogLexicon } from '../../src/model/lexicon.ts';
 import { writeWeightsFolder } from '../../src/node/weights.ts';
+import { trainingVocabulary } from '../../src/train/trainer.ts';
 import { encodeBaselineJpeg, tempDir, writeCatalog, type FixtureRow } from '../data/fixtures.ts';
 import { rng } from '../helpers/gpu.ts';
 
@@ -149,6 +152,14 @@ describe('atelier eval on a tiny catalog with a random-init model', () => {
     expect(report.meta).toMatchObject({ catalog: 'shop', split: 'all', prompt: 'hierarchical', grounded: true });
   });
 
+  it("names the lexicon's values that weights without a vocabulary cannot ban: the rare colours", () => {
+    // The test weights' manifest has no vocabulary, so only the head classes (Red, Green, the types) are known.
+    const unknown = report.meta.lexicon_values_unknown_to_weights as Record<string, string[]>;
+    expect(Object.keys(unknown)).toEqual(['colour']);
+    expect(unknown.colour.length).toBeGreaterThan(0);
+    for (const value of unknown.colour) expect(['Black', 'Blue', 'Yellow']).toContain(value);
+  });
+
   it('writes one predictions line per row, skipped rows with their reason', () => {
     expect(predictionLines).toHaveLength(rows.length);
     const skipped = predictionLines.filter((l) => 'skipped' in l);
@@ -195,6 +206,12 @@ describe('reference rows', () => {
     labels = data.dataset.labels;
   }, 120_000);
   afterAll(() => data?.dataset.images?.close());
+
+  it("the metric's lexicon is the one weights trained on the catalog ground with", () => {
+    const { dataset } = data;
+    const manifest = { name: dataset.catalog.name, labels: dataset.labels.toJSON(), price: dataset.price!.toJSON(), vocabulary: trainingVocabulary(dataset) };
+    expect(catalogLexicon(manifest.name, catalogSchema(manifest).vocabulary)).toEqual(data.lexicon);
+  });
 
   it('evaluates the validation split of the deterministic split', () => {
     expect(data.items.length).toBe(data.dataset.split.val.length);

@@ -86,6 +86,8 @@ describe('the multitask trainer', () => {
     const weights = readWeightsFolder(join(out, 'weights'));
     expect(weights.catalogs.map((c) => c.name)).toEqual(['shop']);
     expect(weights.config.backbone.dim).toBe(32);
+    // The manifest carries every attribute value of the training split: grounding's vocabulary.
+    expect(weights.manifest.catalogs[0].vocabulary).toEqual({ colour: ['Blue', 'Red'] });
   });
 
   it('resumes from a checkpoint to exactly the parameters of an uninterrupted run', async () => {
@@ -136,5 +138,6 @@ describe('the multitask trainer', () => {
     expect(head.shape).toEqual([tuned.catalogs.find((c) => c.name === 'boutique')!.head.attributes[0].values.length + 3, 32]);
     const log = readFileSync(join(out, 'train-log.jsonl'), 'utf8').split('\n')[0];
     expect(JSON.parse(log).fresh_heads).toEqual(['boutique']);
+    expect(tuned.manifest.catalogs.find((c) => c.name === 'boutique')!.vocabulary).toEqual({ tone: ['Green', 'Red'] });
   });
 });
