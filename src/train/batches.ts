@@ -12,7 +12,9 @@ import { hashString, seededRandom } from '../data/random.ts';
 import type { CatalogItem } from '../data/schema.ts';
 import type { BpeTokenizer } from '../data/tokenizer.ts';
 import type { CatalogSchema } from '../model/bundle.ts';
+import { catalogLexicon, type Lexicon, type ListingText, referenceFamilies } from '../model/lexicon.ts';
 import { encodePrompt, encodeTarget, type PromptFact } from '../model/prompt.ts';
+import { rewriteForReplacedValue } from './rewrite-mentions.ts';
 
 /** One step's batch: which catalog, and the positions of its items in that catalog's training list. */
 export interface BatchRef {
@@ -47,7 +49,12 @@ export function epochBatches(catalogSizes: readonly number[], batchSize: number,
 export interface PromptOptions {
   /** Probability of leaving out each ground-truth attribute. */
   dropAttribute: number;
-  /** Probability of replacing one attribute by another class of the same attribute (the item's text loss is then masked). */
+  /**
+   * Probability of replacing one attribute's value by another class of the same attribute, the
+   * target text rewritten to agree with it (rewrite-mentions.ts), so the decoder learns to follow
+   * its prompt. Only attributes whose values the lexicon checks are replaced: for the others a
+   * text that contradicts the new value could not be recognised.
+   */
   replaceAttribute: number;
   /** Probability of adding the brand as a fact, when the item has one. */
   addBrand: number;
@@ -60,12 +67,16 @@ export const TRAIN_PROMPTS: PromptOptions = { dropAttribute: 0.3, replaceAttribu
 export const VALIDATION_PROMPTS: PromptOptions = { dropAttribute: 0, replaceAttribute: 0, addBrand: 1, hierarchy: true };
 
 /**
- * The facts of an item's prompt, in head order then the brand (the order inference uses), and
- * whether a value was replaced by a wrong one. Attributes whose value falls in the OTHER bucket
- * are left out: inference never states "other" as a fact.
+ * The facts of an item's prompt, in head order then the brand (the order inference uses), and the
+ * text the decoder learns to write after them: the item's own, or — when a value was replaced by
+ * another — that text with the mentions of the true value rewritten to the new one. The classes
+ * are tried in a random order until one can be written safely; when none can, nothing is
+ * replaced. Attributes whose value falls in the OTHER bucket are left out: inference never states
+ * "other" as a fact.
  */
-export function itemFacts(item: CatalogItem, schema: CatalogSchema, options: PromptOptions, random: () => number): { facts: PromptFact[]; replaced: boolean } {
-  if (!options.hierarchy) return { facts: [], replaced: false };
+export function itemFacts(item: CatalogItem, schema: CatalogSchema, lexicon: Lexicon, options: PromptOptions, random: () => number): { facts: PromptFact[]; text: ListingText } {
+  let text: ListingText = { title: item.title, description: item.description ?? '' };
+  if (!options.hierarchy) return { facts: [], text };
   const facts: PromptFact[] = [];
   const labels = schema.labels.encode(item);
   schema.labels.attributes.forEach((a, i) => {
@@ -74,24 +85,32 @@ export function itemFacts(item: CatalogItem, schema: CatalogSchema, options: Pro
     if (labels[i] === MISSING || a.classes[labels[i]] === OTHER || !keep) return;
     facts.push({ name: a.name, value });
   });
-  let replaced = false;
-  if (facts.length > 0 && random() < options.replaceAttribute) {
-    const f = facts[Math.floor(random() * facts.length)];
-    const classes = schema.labels.attributes.find((a) => a.name === f.name)!.classes.filter((c) => c !== OTHER && c !== f.value);
-    if (classes.length > 0) {
-      f.value = classes[Math.floor(random() * classes.length)];
-      replaced = true;
+  const checked = (name: string, value: string) => referenceFamilies(lexicon, name, value) !== undefined;
+  const replaceable = facts.filter((f) => checked(f.name, f.value));
+  if (replaceable.length > 0 && random() < options.replaceAttribute) {
+    const f = replaceable[Math.floor(random() * replaceable.length)];
+    const truth = f.value;
+    const classes = schema.labels.attributes.find((a) => a.name === f.name)!.classes.filter((c) => c !== OTHER && c !== truth && checked(f.name, c));
+    const prompted = Object.fromEntries(facts.map((x) => [x.name, x.value]));
+    const ignore = item.brand ? [item.brand] : [];
+    for (const value of shuffle(classes, random)) {
+      const rewritten = rewriteForReplacedValue(lexicon, text, { ...prompted, [f.name]: value }, { attribute: f.name, truth }, ignore);
+      if (rewritten) {
+        f.value = value;
+        text = rewritten;
+        break;
+      }
     }
   }
   if (item.brand && random() < options.addBrand) facts.push({ name: 'brand', value: item.brand });
-  return { facts, replaced };
+  return { facts, text };
 }
 
 export interface TokenBatch {
   /** Decoder input ids and positions, u32 [B, L]. */
   ids: Uint32Array;
   positions: Uint32Array;
-  /** Next-token labels i32 [B * L]: target tokens only; prompt, padding and masked items are -1. */
+  /** Next-token labels i32 [B * L]: target tokens only; prompt and padding are -1. */
   labels: Int32Array;
   rows: number;
   length: number;
@@ -104,7 +123,7 @@ export interface TokenBatch {
  * description goes first), the input is the sequence without its last token and the label at
  * position t is token t + 1 where that token belongs to the target.
  */
-export function tokenBatch(sequences: readonly { prompt: number[]; target: number[]; learn: boolean }[], maxLength: number, padId: number): TokenBatch {
+export function tokenBatch(sequences: readonly { prompt: number[]; target: number[] }[], maxLength: number, padId: number): TokenBatch {
   const full = sequences.map((s) => [...s.prompt, ...s.target].slice(0, maxLength));
   const length = Math.max(1, Math.max(...full.map((f) => f.length)) - 1);
   const B = sequences.length;
@@ -117,7 +136,7 @@ export function tokenBatch(sequences: readonly { prompt: number[]; target: numbe
     for (let t = 0; t < length; t++) {
       positions[b * length + t] = t;
       if (t < seq.length) ids[b * length + t] = seq[t];
-      if (sequences[b].learn && t + 1 < seq.length && t + 1 >= promptLength) {
+      if (t + 1 < seq.length && t + 1 >= promptLength) {
         labels[b * length + t] = seq[t + 1];
         targetTokens++;
       }
@@ -152,6 +171,18 @@ export interface BatchContext {
   textItems: number;
 }
 
+const LEXICONS = new WeakMap<CatalogSchema, Lexicon>();
+
+/**
+ * A catalog's lexicon, built once per schema from its value vocabulary (rare values included) as
+ * grounded decoding and the evaluation build theirs, so a rewritten text is read as they read it.
+ */
+function lexiconOf(schema: CatalogSchema): Lexicon {
+  let lexicon = LEXICONS.get(schema);
+  if (!lexicon) LEXICONS.set(schema, (lexicon = catalogLexicon(schema.name, schema.vocabulary)));
+  return lexicon;
+}
+
 /**
  * The host arrays of one batch. `augment` (training) jitters each image with a seed from
  * (seed, epoch, id); `prompts` null skips the decoder's tokens (single-task runs).
@@ -180,11 +211,11 @@ export function hostBatch(c: BatchContext, positions: readonly number[], o: { se
   let tokens: TokenBatch | null = null;
   if (o.prompts) {
     const prompts = o.prompts;
+    const lexicon = lexiconOf(c.schema);
     const sequences = items.slice(0, c.textItems).map((item) => {
       const random = seededRandom(hashString(`prompt:${o.epoch}:${item.id}`, o.seed));
-      const { facts, replaced } = itemFacts(item, c.schema, prompts, random);
-      // A replaced value makes the prompt contradict the item's text: never teach that text.
-      return { prompt: encodePrompt(c.tokenizer, facts), target: encodeTarget(c.tokenizer, item.title, item.description), learn: !replaced };
+      const { facts, text } = itemFacts(item, c.schema, lexicon, prompts, random);
+      return { prompt: encodePrompt(c.tokenizer, facts), target: encodeTarget(c.tokenizer, text.title, text.description) };
     });
     tokens = tokenBatch(sequences, c.maxLength, c.tokenizer.padId);
   }
