@@ -2,8 +2,10 @@
 // score matrix is ever stored.
 //
 // Layout (f32, read as vec4): Q [B, Tq, H*Dh], K and V [B, Tcap, H*Dh], O [B, Tq, H*Dh], heads
-// interleaved in the last dimension (the output of a linear layer). Strides are params in vec4
-// units, so K/V can be a KV cache of capacity Tcap of which only the first `tk` rows are valid.
+// interleaved in the last dimension (the output of a linear layer). Strides and the offsets q_off,
+// k_off, v_off are params in vec4 units, so K/V can be a KV cache of capacity Tcap of which only
+// the first `tk` rows are valid, and Q, K, V can be column ranges of one wider tensor (a fused QKV
+// projection [B, T, 3 * H*Dh]) read in place, without slice copies.
 // Head h uses columns [h*Dh, (h+1)*Dh). DH4 = Dh / 4 is a define (Dh must be a multiple of 4).
 // Masking: with `causal`, query i of the block sits at absolute position past + i and sees keys
 // 0 ..= past + i (and never beyond tk); without it every query sees keys 0 .. tk (cross-attention).
@@ -38,6 +40,9 @@ struct Params {
   kv_row: u32,
   o_batch: u32,
   o_row: u32,
+  q_off: u32,
+  k_off: u32,
+  v_off: u32,
   scale: f32,
 }
 
@@ -86,7 +91,7 @@ fn flash(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   let h = wid.y;
   let block_last = min(wid.x * WG + WG, params.tq) - 1u;
   let qi = min(wid.x * WG + lid, block_last); // lanes past the end repeat the last query
-  let q_base = b * params.q_batch + qi * params.q_row + h * DH4;
+  let q_base = params.q_off + b * params.q_batch + qi * params.q_row + h * DH4;
   var qv: array<vec4<f32>, DH4>;
   for (var d = 0u; d < DH4; d++) {
     qv[d] = q[q_base + d] * params.scale;
@@ -101,13 +106,13 @@ fn flash(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     let kv_base = kv_head + j * params.kv_row;
     var s = 0.0;
     for (var d = 0u; d < DH4; d++) {
-      s += dot(qv[d], k[kv_base + d]);
+      s += dot(qv[d], k[params.k_off + kv_base + d]);
     }
     let f = fold(m, l, s, j < my_end);
     m = f.m;
     l = f.l;
     for (var d = 0u; d < DH4; d++) {
-      acc[d] = acc[d] * f.corr + f.p * v[kv_base + d];
+      acc[d] = acc[d] * f.corr + f.p * v[params.v_off + kv_base + d];
     }
   }
   if (wid.x * WG + lid < params.tq) {
@@ -124,7 +129,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let b = wid.z;
   let h = wid.y;
   let qi = wid.x;
-  let q_base = b * params.q_batch + qi * params.q_row + h * DH4;
+  let q_base = params.q_off + b * params.q_batch + qi * params.q_row + h * DH4;
   var qv: array<vec4<f32>, DH4>;
   for (var d = 0u; d < DH4; d++) {
     qv[d] = q[q_base + d] * params.scale;
@@ -140,13 +145,13 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let kv_base = kv_head + min(j, end - 1u) * params.kv_row; // clamped: every lane loads in bounds
     var s = 0.0;
     for (var d = 0u; d < DH4; d++) {
-      s += dot(qv[d], k[kv_base + d]);
+      s += dot(qv[d], k[params.k_off + kv_base + d]);
     }
     let f = fold(m, l, s, visible);
     m = f.m;
     l = f.l;
     for (var d = 0u; d < DH4; d++) {
-      acc[d] = acc[d] * f.corr + f.p * v[kv_base + d];
+      acc[d] = acc[d] * f.corr + f.p * v[params.v_off + kv_base + d];
     }
   }
   // Merge the lanes' states: rescale each to the common max, then sum.

@@ -2,7 +2,9 @@
 // decode step stays inside one compute pass and never reallocates.
 //
 // Layout: k_new, v_new [B, Tnew, D]; k_cache, v_cache [B, Tmax, D]; f32 read as V chunks
-// (lane_vector: vec4 when D % 4 == 0). Row t of batch item b goes to cache row pos + t, where pos
+// (lane_vector: vec4 when D and the source offsets are multiples of 4). The new rows can be column
+// ranges of wider rows (a fused QKV projection): k_new row r starts at chunk r * k_row + k_off, and
+// likewise for v. Row t of batch item b goes to cache row pos + t, where pos
 // is params.pos for every item or, with ROW_POSITIONS, positions[b] (u32 [B], a ragged batch whose
 // positions live on the GPU; without it the op binds k_new as `positions`, never read).
 // Tiling: one workgroup per new row (b, t), its WG lanes stride over the row's chunks; 2-D grid.
@@ -11,6 +13,10 @@
 
 struct Params {
   d: u32,
+  k_row: u32,
+  k_off: u32,
+  v_row: u32,
+  v_off: u32,
   rows: u32,
   tnew: u32,
   tmax: u32,
@@ -36,13 +42,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     cache_row = positions[b] + t;
   }
   if (cache_row >= params.tmax) { return; }
-  let src = row * params.d;
+  let k_src = row * params.k_row + params.k_off;
+  let v_src = row * params.v_row + params.v_off;
   let dst = (b * params.tmax + cache_row) * params.d;
   for (var i = 0u; i < params.d; i += WG) {
     let c = i + lid;
     if (c < params.d) {
-      k_cache[dst + c] = k_new[src + c];
-      v_cache[dst + c] = v_new[src + c];
+      k_cache[dst + c] = k_new[k_src + c];
+      v_cache[dst + c] = v_new[v_src + c];
     }
   }
 }

@@ -23,9 +23,14 @@ const SPEC: Record<string, OptionSpec> = {
   'top-p': { type: 'string', description: 'sample from the smallest set with this much probability' },
   seed: { type: 'string', description: 'sampling seed (default 0)' },
   beams: { type: 'string', description: 'beam search with this many beams (default 1: greedy)' },
-  f16: { type: 'boolean', description: 'keep the matmul weights in f16 on the GPU (needs shader-f16)' },
+  precision: { type: 'string', description: 'matmul weights on the GPU: auto (default: f16 where the stored weights are f16 and the adapter has shader-f16), f32 or f16' },
   help: { type: 'boolean', description: 'show this help' },
 };
+
+function precisionOption(v: unknown): 'auto' | 'f32' | 'f16' {
+  if (v === undefined || v === 'auto' || v === 'f32' || v === 'f16') return v ?? 'auto';
+  throw new UsageError(`--precision must be auto, f32 or f16, got '${String(v)}'`);
+}
 
 function numberOption(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -75,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
       throw new Error(`cannot read ${p}: ${(e as Error).message}`);
     }
   }
-  const engine = await createListingEngine({ weights: options.weights as string | undefined, catalog: options.catalog as string | undefined, batchSize: images.length, weightsDtype: options.f16 ? 'f16' : 'f32' });
+  const engine = await createListingEngine({ weights: options.weights as string | undefined, catalog: options.catalog as string | undefined, batchSize: images.length, weightsDtype: precisionOption(options.precision) });
   try {
     const listings = await engine.list(images, {
       facts: parseFacts(options.fact as string[], options.brand as string | undefined),

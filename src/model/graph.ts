@@ -8,7 +8,8 @@ import type { Activation } from '../runtime/ops/elementwise.ts';
 import type { Tensor } from '../runtime/tensor.ts';
 import { tokenGrid, type ModelConfig } from './config.ts';
 
-export interface ModelOps<T> {
+/** The primitive ops every op set implements. */
+export interface BasicOps<T> {
   /** x [..., in] times w [out, in] transposed, plus bias, then the activation. */
   linear(x: T, w: T, b: T | null, act?: Activation): T;
   /** NHWC conv, weights [Cout, k, k, Cin]. */
@@ -27,6 +28,61 @@ export interface ModelOps<T> {
   release(...xs: T[]): void;
 }
 
+/**
+ * Composite ops the graph is written with, so inference can run each as fewer dispatches (a decode
+ * step is ~30 tiny dispatches, and on lavapipe each costs ~28 µs whatever its size). Op sets without
+ * fused kernels take them from `composedFusions`, whose definitions are the semantics.
+ */
+export interface FusedOps<T> {
+  /** linear(layerNorm(x, gamma, beta, eps), w, b, act). */
+  normLinear(x: T, gamma: T, beta: T, eps: number, w: T, b: T | null, act?: Activation): T;
+  /** residual + linear(x, w, b). Consumes residual (inference adds into it in place). */
+  addLinear(residual: T, x: T, w: T, b: T | null): T;
+  /** Attention over a fused projection qkv [B, L, 3D] (q, k, v side by side). */
+  attentionQkv(qkv: T, o: { heads: number; causal: boolean }): T;
+  /** embed(ids, table) + embed(positions, posTable): token plus position embeddings. */
+  embedAt(ids: Tensor, table: T, positions: Tensor, posTable: T): T;
+}
+
+export type ModelOps<T> = BasicOps<T> & FusedOps<T>;
+
+/** The fused ops written with the basic ones (training's tape, the CPU reference). */
+export function composedFusions<T>(ops: BasicOps<T>): FusedOps<T> {
+  return {
+    normLinear(x, gamma, beta, eps, w, b, act) {
+      const h = ops.layerNorm(x, gamma, beta, eps);
+      const y = ops.linear(h, w, b, act);
+      ops.release(h);
+      return y;
+    },
+    addLinear(residual, x, w, b) {
+      const y = ops.linear(x, w, b);
+      const out = ops.add(residual, y);
+      ops.release(residual, y);
+      return out;
+    },
+    attentionQkv(qkv, o) {
+      const [q, k, v] = splitQkv(ops, qkv);
+      const a = ops.attention(q, k, v, o);
+      ops.release(q, k, v);
+      return a;
+    },
+    embedAt(ids, table, positions, posTable) {
+      const tokens = ops.embed(ids, table);
+      const at = ops.embed(positions, posTable);
+      const out = ops.add(tokens, at);
+      ops.release(tokens, at);
+      return out;
+    },
+  };
+}
+
+/** q, k, v slices of a fused projection [B, L, 3D]. */
+export function splitQkv<T>(ops: BasicOps<T>, qkv: T): [T, T, T] {
+  const dim = ops.shape(qkv)[2] / 3;
+  return [ops.slice(qkv, 2, 0, dim), ops.slice(qkv, 2, dim, dim), ops.slice(qkv, 2, 2 * dim, dim)];
+}
+
 export type Weights<T> = (name: string) => T;
 
 export interface BackboneOutput<T> {
@@ -36,37 +92,21 @@ export interface BackboneOutput<T> {
   pooled: T;
 }
 
-/** Pre-LN transformer block: x + attn(ln1 x); then x + mlp(ln2 x). */
+/** Pre-LN transformer block: x + attn(ln1 x); then x + mlp(ln2 x). Consumes x. */
 function encoderBlock<T>(ops: ModelOps<T>, w: Weights<T>, p: string, x: T, heads: number, eps: number): T {
-  const dim = ops.shape(x)[2];
-  const h = ops.layerNorm(x, w(`${p}.ln1.gamma`), w(`${p}.ln1.beta`), eps);
-  const qkv = ops.linear(h, w(`${p}.attn.qkv.weight`), w(`${p}.attn.qkv.bias`));
-  ops.release(h);
-  const q = ops.slice(qkv, 2, 0, dim);
-  const k = ops.slice(qkv, 2, dim, dim);
-  const v = ops.slice(qkv, 2, 2 * dim, dim);
+  const qkv = ops.normLinear(x, w(`${p}.ln1.gamma`), w(`${p}.ln1.beta`), eps, w(`${p}.attn.qkv.weight`), w(`${p}.attn.qkv.bias`));
+  const a = ops.attentionQkv(qkv, { heads, causal: false });
   ops.release(qkv);
-  const a = ops.attention(q, k, v, { heads, causal: false });
-  ops.release(q, k, v);
-  const x1 = residual(ops, x, ops.linear(a, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`)));
+  const x1 = ops.addLinear(x, a, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`));
   ops.release(a);
   return mlpResidual(ops, w, p, x1, 'ln2', eps);
 }
 
 /** x + fc2(gelu(fc1(ln x))). Consumes x. */
 function mlpResidual<T>(ops: ModelOps<T>, w: Weights<T>, p: string, x: T, lnName: string, eps: number): T {
-  const h = ops.layerNorm(x, w(`${p}.${lnName}.gamma`), w(`${p}.${lnName}.beta`), eps);
-  const m = ops.linear(h, w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`), 'gelu');
-  ops.release(h);
-  const out = residual(ops, x, ops.linear(m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`)));
+  const m = ops.normLinear(x, w(`${p}.${lnName}.gamma`), w(`${p}.${lnName}.beta`), eps, w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`), 'gelu');
+  const out = ops.addLinear(x, m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`));
   ops.release(m);
-  return out;
-}
-
-/** x + y, releasing both inputs. */
-function residual<T>(ops: ModelOps<T>, x: T, y: T): T {
-  const out = ops.add(x, y);
-  ops.release(x, y);
   return out;
 }
 
@@ -113,49 +153,39 @@ export function crossKeysValues<T>(ops: ModelOps<T>, w: Weights<T>, layer: numbe
 }
 
 /**
- * How a decoder layer's self-attention sees keys and values: during training, the whole sequence
- * with a causal mask; during generation, the KV cache (append the new rows, attend over the prefix).
+ * How a decoder layer's self-attention sees keys and values, given the layer's fused projection qkv
+ * [B, L, 3D]: during training, the whole sequence with a causal mask; during generation, the KV
+ * cache (append the new rows, attend over the prefix).
  */
-export type SelfAttention<T> = (layer: number, q: T, k: T, v: T) => T;
+export type SelfAttention<T> = (layer: number, qkv: T) => T;
 
 /** One decoder layer: causal self-attention, cross-attention over the image, MLP. Consumes x. */
 export function decoderLayer<T>(ops: ModelOps<T>, w: Weights<T>, c: ModelConfig, layer: number, x: T, cross: { k: T; v: T }, selfAttention: SelfAttention<T>): T {
   const p = `decoder.blocks.${layer}`;
-  const dim = c.decoder.dim;
   const eps = c.layerNormEps;
-  const h = ops.layerNorm(x, w(`${p}.ln1.gamma`), w(`${p}.ln1.beta`), eps);
-  const qkv = ops.linear(h, w(`${p}.self.qkv.weight`), w(`${p}.self.qkv.bias`));
-  ops.release(h);
-  const q = ops.slice(qkv, 2, 0, dim);
-  const k = ops.slice(qkv, 2, dim, dim);
-  const v = ops.slice(qkv, 2, 2 * dim, dim);
+  const qkv = ops.normLinear(x, w(`${p}.ln1.gamma`), w(`${p}.ln1.beta`), eps, w(`${p}.self.qkv.weight`), w(`${p}.self.qkv.bias`));
+  const a = selfAttention(layer, qkv);
   ops.release(qkv);
-  const a = selfAttention(layer, q, k, v);
-  ops.release(q, k, v);
-  const x1 = residual(ops, x, ops.linear(a, w(`${p}.self.proj.weight`), w(`${p}.self.proj.bias`)));
+  const x1 = ops.addLinear(x, a, w(`${p}.self.proj.weight`), w(`${p}.self.proj.bias`));
   ops.release(a);
 
-  const h2 = ops.layerNorm(x1, w(`${p}.ln2.gamma`), w(`${p}.ln2.beta`), eps);
-  const cq = ops.linear(h2, w(`${p}.cross.q.weight`), w(`${p}.cross.q.bias`));
-  ops.release(h2);
+  const cq = ops.normLinear(x1, w(`${p}.ln2.gamma`), w(`${p}.ln2.beta`), eps, w(`${p}.cross.q.weight`), w(`${p}.cross.q.bias`));
   const ca = ops.attention(cq, cross.k, cross.v, { heads: c.decoder.heads, causal: false });
   ops.release(cq);
-  const x2 = residual(ops, x1, ops.linear(ca, w(`${p}.cross.proj.weight`), w(`${p}.cross.proj.bias`)));
+  const x2 = ops.addLinear(x1, ca, w(`${p}.cross.proj.weight`), w(`${p}.cross.proj.bias`));
   ops.release(ca);
   return mlpResidual(ops, w, p, x2, 'ln3', eps);
 }
 
 /** Token embeddings plus position embeddings: ids and positions are u32 [B, L]. */
 export function embedTokens<T>(ops: ModelOps<T>, w: Weights<T>, ids: Tensor, positions: Tensor): T {
-  return residual(ops, ops.embed(ids, w('decoder.embed')), ops.embed(positions, w('decoder.pos')));
+  return ops.embedAt(ids, w('decoder.embed'), positions, w('decoder.pos'));
 }
 
 /** Final norm and tied output projection: [B, L, D] -> [B, L, V]. Consumes x. */
 export function outputLogits<T>(ops: ModelOps<T>, w: Weights<T>, c: ModelConfig, x: T): T {
-  const h = ops.layerNorm(x, w('decoder.norm.gamma'), w('decoder.norm.beta'), c.layerNormEps);
+  const logits = ops.normLinear(x, w('decoder.norm.gamma'), w('decoder.norm.beta'), c.layerNormEps, w('decoder.embed'), null);
   ops.release(x);
-  const logits = ops.linear(h, w('decoder.embed'), null);
-  ops.release(h);
   return logits;
 }
 
@@ -167,7 +197,7 @@ export function decoderForward<T>(ops: ModelOps<T>, w: Weights<T>, c: ModelConfi
   let x = embedTokens(ops, w, ids, positions);
   for (let l = 0; l < c.decoder.layers; l++) {
     const cross = crossKeysValues(ops, w, l, memory);
-    x = decoderLayer(ops, w, c, l, x, cross, (_layer, q, k, v) => ops.attention(q, k, v, { heads: c.decoder.heads, causal: true }));
+    x = decoderLayer(ops, w, c, l, x, cross, (_layer, qkv) => ops.attentionQkv(qkv, { heads: c.decoder.heads, causal: true }));
     ops.release(cross.k, cross.v);
   }
   return outputLogits(ops, w, c, x);

@@ -15,8 +15,10 @@
  * positions (per-row write positions and key lengths), so batching never changes a row's tokens.
  */
 import { fitImage, normaliseBatch, DEFAULT_NORMALISE, type PixelImage } from '../data/preprocess.ts';
+import { exactF16, toF16Array } from '../runtime/dtype.ts';
 import type { GpuContext } from '../runtime/gpu.ts';
 import { attention } from '../runtime/ops/attention.ts';
+import { columns } from '../runtime/ops/columns.ts';
 import { embedding } from '../runtime/ops/embedding.ts';
 import { classifierHeads, headLayout, type HeadLayout as GpuHeadLayout } from '../runtime/ops/heads.ts';
 import { appendKv, type KvCache } from '../runtime/ops/kv_cache.ts';
@@ -27,8 +29,7 @@ import type { CatalogSchema, ModelBundle } from './bundle.ts';
 import type { ModelConfig } from './config.ts';
 import { backboneForward, crossKeysValues, decoderLayer, decoderMemory, embedTokens, outputLogits, type Weights } from './graph.ts';
 import { createGrounding, groundingReport, prepareGroundingVocabulary, type Grounding, type GroundingState, type GroundingVocabulary } from './grounding.ts';
-import { buildLexicon, type Lexicon } from './lexicon.ts';
-import { schemaFor } from './lexicon-schemas.ts';
+import { catalogLexicon, type Lexicon } from './lexicon.ts';
 import type { AttributePrediction, Listing } from './listing.ts';
 import { decodeGenerated, encodePrompt, promptFacts, type PromptFact } from './prompt.ts';
 import { tensorOps } from './tensor-ops.ts';
@@ -66,11 +67,14 @@ export interface ListOptions {
 
 export interface LoadOptions {
   /**
-   * 'f32' (default) keeps every weight in f32; 'f16' stores the matmul weights (linear layers, the
-   * tied output projection) in f16 with f32 arithmetic — half the memory and weight traffic — and
-   * needs the adapter's shader-f16. Convs, norms, embeddings and the fused heads stay f32.
+   * How the matmul weights (linear layers, the tied output projection) are kept on the GPU:
+   * 'f16' in half precision with f32 arithmetic — half the memory and weight traffic, which is
+   * what a decode step's matrix-vector products wait on (~1.4x faster on lavapipe) — and needs the
+   * adapter's shader-f16; 'f32' as they are. 'auto' (default) takes f16 for each weight f16 holds
+   * exactly (weights stored in f16, as the committed ones are: nothing is lost) when the adapter
+   * has shader-f16, f32 otherwise. Convs, norms, embeddings and the fused heads stay f32.
    */
-  weights?: 'f32' | 'f16';
+  weights?: 'auto' | 'f32' | 'f16';
 }
 
 /** Linear-layer weights [out, in] of the backbone blocks and the decoder (not heads, convs, tables). */
@@ -104,13 +108,15 @@ export class ListingModel {
   /** Uploads the weights and prepares each catalog's heads, lexicon and grounding vocabulary. */
   static load(ctx: GpuContext, bundle: ModelBundle, options: LoadOptions = {}): ListingModel {
     const m = new ListingModel(ctx, bundle);
-    const half = options.weights === 'f16';
-    if (half && !ctx.features.f16) throw new Error('f16 weights need the adapter feature shader-f16, which this device lacks; load with weights: f32');
+    const mode = options.weights ?? 'auto';
+    if (mode === 'f16' && !ctx.features.f16) throw new Error('f16 weights need the adapter feature shader-f16, which this device lacks; load with weights: f32 or auto');
+    const halfOf = (data: Float32Array): Uint16Array | null => (mode === 'f16' ? toF16Array(data) : mode === 'auto' && ctx.features.f16 ? exactF16(data) : null);
     for (const [name, p] of bundle.params) {
-      const f32 = !half || !isMatmulWeight(name, p.shape);
-      m.weights.set(name, ctx.tensor(p.data, p.shape, f32 ? 'f32' : 'f16', name));
-      // The tied embedding is gathered in f32 and, with f16 weights, projected with an f16 copy.
-      if (half && name === 'decoder.embed') m.halfCopies.set(m.weights.get(name)!, ctx.tensor(p.data, p.shape, 'f16', `${name}.f16`));
+      // The tied embedding is gathered in f32 and projected with an f16 copy.
+      const tied = name === 'decoder.embed';
+      const half = tied || isMatmulWeight(name, p.shape) ? halfOf(p.data) : null;
+      m.weights.set(name, half && !tied ? ctx.tensor(half, p.shape, 'f16', name) : ctx.tensor(p.data, p.shape, 'f32', name));
+      if (half && tied) m.halfCopies.set(m.weights.get(name)!, ctx.tensor(half, p.shape, 'f16', `${name}.f16`));
     }
     const tok = bundle.tokenizer;
     const tokenText = Array.from({ length: tok.vocabSize }, (_, id) => (tok.isSpecial(id) ? '' : tok.decode([id])));
@@ -121,8 +127,8 @@ export class ListingModel {
         ...attrs.map((a) => ({ name: a.name, size: a.values.length, kind: 'softmax' as const })),
         { name: 'price', size: schema.head.priceOutputs, kind: 'raw' as const },
       ]);
-      const vocabulary = Object.fromEntries(attrs.map((a) => [a.name, a.values.filter((v) => v !== OTHER)]));
-      const lexicon = buildLexicon(schemaFor(schema.name, Object.keys(vocabulary)), vocabulary);
+      // The full value vocabulary, not only the head classes: rare values are bannable too.
+      const lexicon = catalogLexicon(schema.name, schema.vocabulary);
       m.catalogs.set(schema.name, { schema, gpuHeads, lexicon, grounding: prepareGroundingVocabulary(lexicon, tokenText, specials) });
     }
     return m;
@@ -281,22 +287,34 @@ export class ListingModel {
     const done = new Array(batch).fill(false);
     const fields = new Array<'title' | 'description'>(batch).fill('title');
     const stepMs: number[] = [];
+    const noRepeat = options.noRepeatNgram ?? 3;
+    const maxTitle = options.maxTitleTokens ?? 24;
+    const lengths = prompts.map((p) => p.length);
+    // Step s writes the rows' K/V at their prompt length + s. Each step is recorded while the GPU
+    // runs the one before (its inputs, the token just read back, are written when it is submitted).
+    const recordStep = (step: number) => {
+      const { rec, logits } = session.record(lengths.map((len) => len + step));
+      const next = choose(rec, logits, step + 1);
+      logits.dispose();
+      rec.finish();
+      return { rec, next };
+    };
+    let ahead: ReturnType<typeof recordStep> | null = null;
     try {
       // 4. prefill
       let t0 = now();
-      const noRepeat = options.noRepeatNgram ?? 3;
       session.setMask(groundings, states, []);
-      let rec = session.prefill(imageTokens, prompts);
-      let next = choose(rec.rec, rec.logits, 0);
-      rec.logits.dispose();
-      rec.rec.submit();
+      const { rec, logits } = session.prefill(imageTokens, prompts);
+      let next = choose(rec, logits, 0);
+      logits.dispose();
+      rec.submit();
+      if (maxNew > 1) ahead = recordStep(0);
       let chosen = (await next.read()) as Uint32Array;
       next.dispose();
       timings.prefill_ms = now() - t0;
 
       // 5. decode
       t0 = now();
-      const lengths = prompts.map((p) => p.length);
       for (let step = 0; ; step++) {
         for (let b = 0; b < batch; b++) {
           if (done[b]) continue;
@@ -309,23 +327,30 @@ export class ListingModel {
         }
         if (done.every(Boolean) || step + 1 >= maxNew) break;
         const ts = now();
-        const maxTitle = options.maxTitleTokens ?? 24;
         session.setMask(
           groundings,
           states,
           generated.map((g) => repeatedNgramBans(g, noRepeat)),
           generated.map((g, b) => (fields[b] === 'title' && g.length >= maxTitle ? descId : null)),
         );
-        rec = session.step(chosen, lengths.map((len) => len + step));
-        next = choose(rec.rec, rec.logits, step + 1);
-        rec.logits.dispose();
-        rec.rec.submit();
-        chosen = (await next.read()) as Uint32Array;
-        next.dispose();
+        const ta = now();
+        session.setInputs(chosen, lengths.map((len) => len + step));
+        const current = ahead!;
+        current.rec.submit();
+        const tb = now();
+        ahead = step + 2 < maxNew ? recordStep(step + 1) : null;
+        const tc = now();
+        chosen = (await current.next.read()) as Uint32Array;
+        (globalThis as any).PH ??= []; (globalThis as any).PH.push([ta - ts, tb - ta, tc - tb, now() - tc]);
+        current.next.dispose();
         stepMs.push(now() - ts);
       }
       timings.decode_ms = now() - t0;
     } finally {
+      if (ahead) {
+        ahead.rec.discard();
+        ahead.next.dispose();
+      }
       session.dispose();
     }
     timings.decode_steps = stepMs.length;
@@ -410,7 +435,9 @@ export class ListingModel {
         if (alive.length === 0 || step + 1 >= maxNew || (finished.length >= beams && bestFinished >= Math.max(...alive.map(rank)))) break;
         while (parents.length < beams) parents.push(parents[0]); // unused rows follow the best beam
         session.reorder(parents);
-        ({ rec, logits } = session.step(Uint32Array.from(alive.map((h) => h.ids[h.ids.length - 1]).concat(Array(beams - alive.length).fill(alive[0].ids.at(-1)!))), Array(beams).fill(prompt.length + step)));
+        const positions = Array(beams).fill(prompt.length + step);
+        session.setInputs(Uint32Array.from(alive.map((h) => h.ids[h.ids.length - 1]).concat(Array(beams - alive.length).fill(alive[0].ids.at(-1)!))), positions);
+        ({ rec, logits } = session.record(positions));
       }
     } finally {
       session.dispose();
@@ -505,9 +532,9 @@ class DecoderSession {
     memory.dispose();
     let x = embedTokens(ops, w, ids, posIds);
     for (let l = 0; l < d.layers; l++) {
-      x = decoderLayer(ops, w, config, l, x, this.cross[l], (layer, q, k, v) => {
-        appendKv(rec, this.caches[layer], k, v, 0);
-        return attention(rec, q, this.caches[layer].k, this.caches[layer].v, { heads: d.heads, causal: true, past: 0, kvLength: P });
+      x = decoderLayer(ops, w, config, l, x, this.cross[l], (layer, qkv) => {
+        appendKv(rec, this.caches[layer], columns(qkv, d.dim, d.dim), columns(qkv, 2 * d.dim, d.dim), 0);
+        return attention(rec, columns(qkv, 0, d.dim), this.caches[layer].k, this.caches[layer].v, { heads: d.heads, causal: true, past: 0, kvLength: P });
       });
     }
     const last = embedding(rec, x.reshape([this.batch * P, d.dim]), lastIds);
@@ -517,22 +544,30 @@ class DecoderSession {
     return { rec, logits };
   }
 
-  /** One token per row at its own position: K/V appended in place, attention over each row's prefix. */
-  step(tokens: Uint32Array, positions: number[]): { rec: Recorder; logits: Tensor } {
-    const { ctx, config } = this.model;
-    const d = config.decoder;
+  /** The step inputs: each row's token and the position it takes (written straight to the GPU, so no recorder may be open). */
+  setInputs(tokens: Uint32Array, positions: number[]): void {
+    const { ctx } = this.model;
     ctx.write(this.stepIds, tokens);
     ctx.write(this.stepPos, Uint32Array.from(positions));
     ctx.write(this.kvLengths, Uint32Array.from(positions, (p) => p + 1));
+  }
+
+  /**
+   * Record one step for rows at `positions` (one token each, K/V appended in place, attention over
+   * each row's prefix); it reads the inputs setInputs writes, which may come after recording.
+   */
+  record(positions: number[]): { rec: Recorder; logits: Tensor } {
+    const { ctx, config } = this.model;
+    const d = config.decoder;
     const rec = ctx.recorder('decode');
     const ops = tensorOps(rec, this.model.keepTensors, this.model.halfCopies);
     const w = this.model.weight;
     const maxLen = Math.max(...positions) + 1;
     let h = embedTokens(ops, w, this.stepIds, this.stepPos);
     for (let l = 0; l < d.layers; l++) {
-      h = decoderLayer(ops, w, config, l, h, this.cross[l], (layer, q, k, v) => {
-        appendKv(rec, this.caches[layer], k, v, this.stepPos);
-        return attention(rec, q, this.caches[layer].k, this.caches[layer].v, { heads: d.heads, kvLength: maxLen, kvLengths: this.kvLengths });
+      h = decoderLayer(ops, w, config, l, h, this.cross[l], (layer, qkv) => {
+        appendKv(rec, this.caches[layer], columns(qkv, d.dim, d.dim), columns(qkv, 2 * d.dim, d.dim), this.stepPos);
+        return attention(rec, columns(qkv, 0, d.dim), this.caches[layer].k, this.caches[layer].v, { heads: d.heads, kvLength: maxLen, kvLengths: this.kvLengths });
       });
     }
     return { rec, logits: outputLogits(ops, w, config, h) };

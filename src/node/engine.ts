@@ -17,8 +17,8 @@ export interface ListingEngineOptions {
   catalog?: string;
   /** Batch size the caller wants; the engine may cap it (see ListingEngine.maxBatch). */
   batchSize: number;
-  /** Weight precision on the GPU (default f32; f16 needs shader-f16). */
-  weightsDtype?: 'f32' | 'f16';
+  /** Matmul weight precision on the GPU (default auto: f16 where lossless and supported; see LoadOptions). */
+  weightsDtype?: 'auto' | 'f32' | 'f16';
   /** Options for every call (prompt mode, grounding, sampling). */
   listOptions?: ListOptions;
 }

@@ -1,6 +1,7 @@
 /** CPU reference (float64) for kernels/matmul.wgsl and matvec.wgsl: the semantics of src/runtime/ops/matmul.ts. */
 import type { Activation } from '../runtime/ops/elementwise.ts';
 import { activateRef } from './elementwise.ts';
+import { layerNormRef } from './layernorm.ts';
 
 export interface EpilogueRef {
   bias?: ArrayLike<number>;
@@ -22,6 +23,8 @@ export function epilogueRef(product: Float64Array, n: number, e: EpilogueRef): F
 export interface MatmulRefOptions extends EpilogueRef {
   transA?: boolean;
   transB?: boolean;
+  /** LayerNorm each row of A (not transA) first. */
+  normalizeA?: { gamma: ArrayLike<number>; beta: ArrayLike<number>; eps: number };
 }
 
 /**
@@ -38,6 +41,7 @@ export function matmulRef(
   const [m, k] = opts.transA ? [aShape.at(-1)!, aShape.at(-2)!] : [aShape.at(-2)!, aShape.at(-1)!];
   const [kb, n] = opts.transB ? [bShape.at(-1)!, bShape.at(-2)!] : [bShape.at(-2)!, bShape.at(-1)!];
   if (k !== kb) throw new Error(`matmulRef: inner dimensions differ (${k} vs ${kb})`);
+  if (opts.normalizeA) a = layerNormRef(a, k, opts.normalizeA.gamma, opts.normalizeA.beta, opts.normalizeA.eps).y;
   const aBatch = aShape.slice(0, -2);
   const bBatch = bShape.slice(0, -2);
   const batchShape = aBatch.length > 0 ? aBatch : bBatch;

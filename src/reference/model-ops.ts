@@ -2,7 +2,7 @@
  * ModelOps over float64 host arrays: the listing model's graph (src/model/graph.ts) evaluated with
  * the kernels' CPU references. Tests compare every block of the GPU model against it.
  */
-import type { ModelOps } from '../model/graph.ts';
+import { composedFusions, type BasicOps, type ModelOps } from '../model/graph.ts';
 import type { Tensor } from '../runtime/tensor.ts';
 import { attentionRef } from './attention.ts';
 import { conv2dRef } from './conv2d.ts';
@@ -27,7 +27,7 @@ export function referenceOps(idValues: ReadonlyMap<Tensor, ArrayLike<number>>): 
     if (!v) throw new Error('referenceOps: token ids tensor has no host values');
     return v;
   };
-  return {
+  const basic: BasicOps<HostTensor> = {
     linear: (x, w, b, act = 'none') => {
       const r = matmulRef(x.data, x.shape, w.data, w.shape, { transB: true, bias: b?.data, activation: act });
       return host(r.shape, r.data);
@@ -68,4 +68,5 @@ export function referenceOps(idValues: ReadonlyMap<Tensor, ArrayLike<number>>): 
     shape: (x) => x.shape,
     release: () => {},
   };
+  return { ...basic, ...composedFusions(basic) };
 }

@@ -34,13 +34,24 @@ export function f32ToF16Bits(value: number): number {
   return sign | half;
 }
 
-export function f16BitsToF32(bits: number): number {
+function decodeF16(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exp = (bits >>> 10) & 0x1f;
   const mant = bits & 0x3ff;
   if (exp === 0) return sign * mant * 2 ** -24;
   if (exp === 0x1f) return mant ? NaN : sign * Infinity;
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** Every f16 bit pattern's value, built on first use: loading f16 weights widens millions of values. */
+let f16Table: Float32Array | null = null;
+function f16Values(): Float32Array {
+  f16Table ??= Float32Array.from({ length: 0x10000 }, (_, bits) => decodeF16(bits));
+  return f16Table;
+}
+
+export function f16BitsToF32(bits: number): number {
+  return f16Values()[bits & 0xffff];
 }
 
 export function toF16Array(values: ArrayLike<number>): Uint16Array {
@@ -50,9 +61,18 @@ export function toF16Array(values: ArrayLike<number>): Uint16Array {
 }
 
 export function fromF16Array(bits: Uint16Array): Float32Array {
+  const table = f16Values();
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = f16BitsToF32(bits[i]);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   return out;
+}
+
+/** The f16 bits of `values` when f16 holds every one exactly (e.g. weights stored in f16), else null. */
+export function exactF16(values: Float32Array): Uint16Array | null {
+  const bits = toF16Array(values);
+  const table = f16Values();
+  for (let i = 0; i < values.length; i++) if (table[bits[i]] !== values[i] && !Number.isNaN(values[i])) return null;
+  return bits;
 }
 
 export function shapeSize(shape: readonly number[]): number {

@@ -219,8 +219,9 @@ export class GpuContext {
     // depend on whatever happened to be queued ahead of it.
     if (this.lostInfo) throw this.lostError();
     this.device.queue.submit([enc.finish()]);
-    await this.settle();
-    await this.guard(staging.mapAsync(GPUMapMode.READ, 0, size));
+    // One wait, on the mapping (it completes after the copy, so after the work): a separate
+    // onSubmittedWorkDone first would add a second round of Dawn's polling per readback.
+    await this.settle(undefined, () => staging.mapAsync(GPUMapMode.READ, 0, size));
     const out = staging.getMappedRange(0, size).slice(0);
     staging.unmap();
     this.readPool.release(staging);
@@ -239,28 +240,29 @@ export class GpuContext {
     return rec;
   }
 
-  /** Called by Recorder.submit. */
-  submit(commands: GPUCommandBuffer, from: Recorder | null, label = from?.label ?? 'commands'): void {
+  /** Called by Recorder.finish: uploads no longer need staging, another recorder may open. */
+  closeRecorder(rec: Recorder): void {
+    if (this.openRecorder === rec) this.openRecorder = null;
+  }
+
+  /** Called by Recorder.submit (and flushAndContinue). */
+  submit(commands: GPUCommandBuffer, label: string): void {
     if (this.lostInfo) throw this.lostError();
-    if (from && this.openRecorder === from) this.openRecorder = null;
     this.device.queue.submit([commands]);
     this.lastSubmit = { label, time: performance.now(), settled: false };
   }
 
-  /** Called by Recorder when it flushes mid-recording (it stays open). */
-  reopen(rec: Recorder): void {
-    this.openRecorder = rec;
-  }
-
   /**
    * Wait until all submitted work is done. Sleeps for the expected duration of the last
-   * submitted label first (see class comment); `expectedMs` overrides the estimate.
+   * submitted label first (see class comment); `expectedMs` overrides the estimate. `done` is what
+   * to await after the sleep (default: the queue's onSubmittedWorkDone), e.g. a mapping that
+   * completes only after the work.
    */
-  async settle(expectedMs?: number): Promise<void> {
+  async settle(expectedMs?: number, done: () => Promise<unknown> = () => this.device.queue.onSubmittedWorkDone()): Promise<void> {
     const last = this.lastSubmit;
     if (last.settled) {
       // Nothing but readback copies since the last wait: nothing to sleep for or to learn from.
-      await this.guard(this.device.queue.onSubmittedWorkDone());
+      await this.guard(done());
       this.throwPending();
       return;
     }
@@ -269,15 +271,17 @@ export class GpuContext {
     const remaining = (expectedMs ?? prev ?? 0) * 0.85 - (performance.now() - time);
     if (remaining > 1) await sleep(remaining);
     const woke = performance.now();
-    await this.guard(this.device.queue.onSubmittedWorkDone());
+    await this.guard(done());
     const now = performance.now();
     last.settled = true;
     // Done before the sleep ended: `now - time` is then our own sleep, an upper bound on the work.
     // Halve the estimate instead of averaging it in, or one slow run under a label (a first
     // compile, a larger input) would keep later waits oversleeping, decaying only ~5% per wait.
+    // A wait much longer than expected (another process took the cores) moves the estimate by at
+    // most 1.3x: an oversleep costs the whole excess, an undersleep only some polling.
     const doneBeforeWaking = remaining > 1 && now - woke < 1;
     const took = now - time;
-    this.expectedMs.set(label, prev === undefined ? took : doneBeforeWaking ? prev * 0.5 : prev * 0.7 + took * 0.3);
+    this.expectedMs.set(label, prev === undefined ? took : doneBeforeWaking ? prev * 0.5 : prev * 0.7 + Math.min(took, 2 * prev) * 0.3);
     this.throwPending();
   }
 

@@ -21,6 +21,8 @@ export class Recorder {
   private encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder | null = null;
   private closed = false;
+  /** The command buffer once finish() ran, until submit() or discard(). */
+  private commands: GPUCommandBuffer | null = null;
   private readonly profiled: { kernel: string; index: number }[] = [];
   private readonly afterSubmit: (() => void)[] = [];
   dispatchCount = 0;
@@ -94,16 +96,41 @@ export class Recorder {
     this.afterSubmit.push(fn);
   }
 
-  /** Finish and submit. Returns the labels of profiled dispatches (empty unless timing is on). */
-  submit(): { kernel: string; index: number }[] {
+  /**
+   * Close the recording without submitting it: the pass ends, the kernel parameters are uploaded
+   * and the command buffer is built. Uploads made after this (ctx.write) run before it, so a decode
+   * loop can record step n + 1 while the GPU runs step n, then write step n + 1's inputs (the token
+   * just read back) and submit.
+   */
+  finish(): void {
     this.assertOpen();
     this.endPass();
     this.ctx.timer?.resolve(this.encoder, this.profiled);
     this.ctx.uniforms.flush();
-    this.ctx.submit(this.encoder.finish({ label: this.label }), this);
-    this.closed = true;
-    for (const fn of this.afterSubmit.splice(0)) fn();
+    this.commands = this.encoder.finish({ label: this.label });
+    this.ctx.closeRecorder(this);
+  }
+
+  /** Submit (finishing first if needed). Returns the labels of profiled dispatches (empty unless timing is on). */
+  submit(): { kernel: string; index: number }[] {
+    if (!this.commands) this.finish();
+    if (this.closed) throw new AtelierGpuError('usage', `recorder ${this.label} was already submitted or discarded`);
+    this.ctx.submit(this.commands!, this.label);
+    this.settleAfterSubmit();
     return this.profiled;
+  }
+
+  /** Drop a finished recording that will not run (a decode step recorded ahead and not needed). */
+  discard(): void {
+    if (!this.commands) this.finish();
+    if (this.closed) throw new AtelierGpuError('usage', `recorder ${this.label} was already submitted or discarded`);
+    this.settleAfterSubmit();
+  }
+
+  private settleAfterSubmit(): void {
+    this.closed = true;
+    this.commands = null;
+    for (const fn of this.afterSubmit.splice(0)) fn();
   }
 
   /** Submit what was recorded so far and continue in a fresh encoder (used when the ring fills up). */
@@ -111,8 +138,7 @@ export class Recorder {
     this.endPass();
     this.ctx.timer?.resolve(this.encoder, this.profiled.splice(0));
     this.ctx.uniforms.flush();
-    this.ctx.submit(this.encoder.finish({ label: this.label }), this);
-    this.ctx.reopen(this);
+    this.ctx.submit(this.encoder.finish({ label: this.label }), this.label);
     this.encoder = this.ctx.device.createCommandEncoder({ label: this.label });
   }
 
@@ -124,7 +150,7 @@ export class Recorder {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new AtelierGpuError('usage', `recorder ${this.label} was already submitted`);
+    if (this.closed || this.commands) throw new AtelierGpuError('usage', `recorder ${this.label} was already finished`);
   }
 }
 

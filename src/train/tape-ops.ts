@@ -3,11 +3,11 @@
  * on the tape its inputs belong to, with its derivative rule. `release` does nothing: the tape
  * frees what backward no longer needs.
  */
-import type { ModelOps } from '../model/graph.ts';
+import { composedFusions, type BasicOps, type ModelOps } from '../model/graph.ts';
 import type { Var } from './autograd.ts';
 import * as F from './ops.ts';
 
-export const tapeOps: ModelOps<Var> = {
+const basicTapeOps: BasicOps<Var> = {
   linear: (x, w, b, act = 'none') => F.linear(x, w, b, act),
   conv2d: (x, w, b, o) => F.conv2d(x, w, b, o),
   layerNorm: (x, g, b, eps) => F.layerNorm(x, g, b, eps),
@@ -23,3 +23,5 @@ export const tapeOps: ModelOps<Var> = {
   shape: (x) => x.shape,
   release: () => {},
 };
+
+export const tapeOps: ModelOps<Var> = { ...basicTapeOps, ...composedFusions(basicTapeOps) };

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { attention, type AttentionKernel } from '../../src/runtime/ops/attention.ts';
+import { columns } from '../../src/runtime/ops/columns.ts';
 import { attentionRef, type AttentionRefOptions } from '../../src/reference/attention.ts';
+import { sliceRef } from '../../src/reference/layout.ts';
 import { maxRelErr, randomArray, useGpu } from '../helpers/gpu.ts';
 
 // Tolerances (f32): outputs are convex combinations of V rows (|v| <= 1); the online softmax
@@ -71,6 +73,24 @@ describe.each([
       const want = attentionRef(qData, kData, vData, { ...c, scale: 1 / Math.sqrt(c.headDim), kvLengths: lengths });
       expect(maxRelErr(await o.read(), want, ATOL, RTOL)).toBeLessThanOrEqual(1);
       for (const t of [q, k, v, kvLengths, o]) t.dispose();
+    });
+  }
+
+  for (const kernel of ['flash', 'decode'] as AttentionKernel[]) {
+    it(`${kernel}: reads q, k and v as column views of one fused QKV tensor`, async () => {
+      const ctx = gpu();
+      const c = { batch: 2, tq: 6, capacity: 6, tk: 6, heads: 2, headDim: 8, causal: true, past: 0 };
+      const dim = c.heads * c.headDim;
+      const shape = [c.batch, c.tq, 3 * dim];
+      const qkvData = randomArray(c.batch * c.tq * 3 * dim, 77, 1.5);
+      const qkv = ctx.tensor(qkvData, shape);
+      const rec = ctx.recorder('attention-views');
+      const o = attention(rec, columns(qkv, 0, dim), columns(qkv, dim, dim), columns(qkv, 2 * dim, dim), { heads: c.heads, causal: true, kernel });
+      rec.submit();
+      const part = (i: number) => sliceRef(qkvData, shape, 2, i * dim, dim);
+      const want = attentionRef(part(0), part(1), part(2), { ...c, scale: 1 / Math.sqrt(c.headDim) });
+      expect(maxRelErr(await o.read(), want, ATOL, RTOL)).toBeLessThanOrEqual(1);
+      for (const t of [qkv, o]) t.dispose();
     });
   }
 

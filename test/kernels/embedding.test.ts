@@ -39,6 +39,23 @@ describe('embedding gather', () => {
     for (const t of [table, positions, ids, plain, withPos]) t.dispose();
   });
 
+  it('adds each token its own position from GPU position ids (clamped to the table)', async () => {
+    const ctx = gpu();
+    const [vocab, dim, maxPos] = [30, 12, 9];
+    const idList = [3, 29, 0, 7];
+    const posList = [0, 8, 4, 50]; // 50 is past the table: clamped to its last row
+    const tableData = randomArray(vocab * dim, 5, 2);
+    const posData = randomArray(maxPos * dim, 6, 1);
+    const [table, positions] = [ctx.tensor(tableData, [vocab, dim]), ctx.tensor(posData, [maxPos, dim])];
+    const ids = ctx.tensor(Uint32Array.from(idList), [4, 1], 'u32');
+    const positionIds = ctx.tensor(Uint32Array.from(posList), [4, 1], 'u32');
+    const rec = ctx.recorder('embedding-pos-ids');
+    const out = embedding(rec, table, ids, { positions, positionIds });
+    rec.submit();
+    expect(maxAbsDiff(await out.read(), embeddingRef(tableData, dim, idList, 1, { table: posData, offset: 0, ids: posList }))).toBeLessThanOrEqual(TOL);
+    for (const t of [table, positions, ids, positionIds, out]) t.dispose();
+  });
+
   it('clamps ids from the GPU that are past the vocabulary to its last row', async () => {
     const ctx = gpu();
     const tableData = randomArray(5 * 8, 9);

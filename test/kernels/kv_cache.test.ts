@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { appendKv } from '../../src/runtime/ops/kv_cache.ts';
+import { columns } from '../../src/runtime/ops/columns.ts';
 import { appendKvRef } from '../../src/reference/kv_cache.ts';
+import { sliceRef } from '../../src/reference/layout.ts';
 import { randomArray, useGpu } from '../helpers/gpu.ts';
 
 describe('KV-cache append', () => {
@@ -44,6 +46,26 @@ describe('KV-cache append', () => {
     expect(Array.from(await cache.k.read())).toEqual(want);
     expect(Array.from(await cache.v.read())).toEqual(want);
     for (const t of [cache.k, cache.v, rows, pos]) t.dispose();
+  });
+
+  it.each([
+    ['vec4 chunks', 8, 8],
+    ['scalar lanes (odd width)', 5, 5],
+  ])('reads K and V as column views of a fused QKV projection (%s)', async (_label, dim, start) => {
+    const ctx = gpu();
+    const [batch, tmax, tnew, pos] = [2, 9, 3, 4];
+    const shape = [batch, tnew, 3 * dim];
+    const qkvData = randomArray(batch * tnew * 3 * dim, dim, 5);
+    const cacheStart = randomArray(batch * tmax * dim, 31, 1);
+    const cache = { k: ctx.tensor(cacheStart, [batch, tmax, dim]), v: ctx.tensor(cacheStart, [batch, tmax, dim]) };
+    const qkv = ctx.tensor(qkvData, shape);
+    const rec = ctx.recorder('append-views');
+    appendKv(rec, cache, columns(qkv, start, dim), columns(qkv, 2 * start, dim), pos);
+    rec.submit();
+    const rowsOf = (i: number) => sliceRef(qkvData, shape, 2, i * start, dim);
+    expect(Array.from(await cache.k.read())).toEqual(Array.from(appendKvRef(cacheStart, rowsOf(1), batch, tmax, dim, pos)));
+    expect(Array.from(await cache.v.read())).toEqual(Array.from(appendKvRef(cacheStart, rowsOf(2), batch, tmax, dim, pos)));
+    for (const t of [cache.k, cache.v, qkv]) t.dispose();
   });
 
   it('refuses to write past the capacity', () => {

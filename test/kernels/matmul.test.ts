@@ -18,7 +18,7 @@ interface Case {
   a: number[];
   b: number[];
   /** bias: add a random bias; out: write into a given tensor (with accumulate: one holding random values). */
-  opts?: Omit<MatmulOptions, 'bias' | 'out'> & { bias?: boolean; out?: boolean };
+  opts?: Omit<MatmulOptions, 'bias' | 'out' | 'normalizeA'> & { bias?: boolean; out?: boolean; normalizeA?: boolean };
   f16?: boolean;
 }
 
@@ -26,13 +26,16 @@ async function check(ctx: GpuContext, name: string, c: Case, seed: number): Prom
   const a = randomArray(size(c.a), seed);
   let b = randomArray(size(c.b), seed + 1);
   if (c.f16) b = fromF16Array(toF16Array(b));
-  const { out: givenOut, ...opts } = c.opts ?? {};
+  const { out: givenOut, normalizeA, ...opts } = c.opts ?? {};
   const n = opts.transB ? c.b.at(-2)! : c.b.at(-1)!;
+  const k = c.a.at(-1)!;
   const bias = opts.bias ? randomArray(n, seed + 2) : undefined;
+  const norm = normalizeA ? { gamma: randomArray(k, seed + 5), beta: randomArray(k, seed + 6), eps: 1e-5 } : undefined;
+  const tnorm = norm ? { gamma: ctx.tensor(norm.gamma, [k]), beta: ctx.tensor(norm.beta, [k]), eps: norm.eps } : undefined;
   const ta = ctx.tensor(a, c.a);
   const tb = ctx.tensor(b, c.b, c.f16 ? 'f16' : 'f32');
   const tbias = bias ? ctx.tensor(bias, [n]) : undefined;
-  const want = matmulRef(a, c.a, b, c.b, { ...opts, bias });
+  const want = matmulRef(a, c.a, b, c.b, { ...opts, bias, normalizeA: norm });
   let previous: Float32Array | undefined;
   let out;
   if (opts.accumulate) {
@@ -44,14 +47,14 @@ async function check(ctx: GpuContext, name: string, c: Case, seed: number): Prom
   // A label per case: the context sizes its wait from earlier runs under the same label, and a run
   // that compiled a pipeline would make the next cases sleep for seconds.
   const rec = ctx.recorder(`matmul ${name}`);
-  const y = matmul(rec, ta, tb, { ...opts, bias: tbias, out });
+  const y = matmul(rec, ta, tb, { ...opts, bias: tbias, out, normalizeA: tnorm });
   rec.submit();
   const got = await y.read();
   if (out) expect(y).toBe(out);
   expect(y.shape).toEqual(want.shape);
   const expected = previous ? want.data.map((v, i) => v + previous[i]) : want.data;
   expect(maxRelErr(got, expected, ATOL, RTOL)).toBeLessThanOrEqual(1);
-  for (const t of [ta, tb, tbias, y]) t?.dispose();
+  for (const t of [ta, tb, tbias, y, tnorm?.gamma, tnorm?.beta]) t?.dispose();
 }
 
 const cases: [string, Case][] = [
@@ -73,6 +76,10 @@ const cases: [string, Case][] = [
   ['silu', { a: [32, 12], b: [33, 12], opts: { transB: true, activation: 'silu' } }],
   ['out given (overwritten)', { a: [30, 20], b: [26, 20], opts: { transB: true, out: true } }],
   ['accumulate', { a: [30, 20], b: [20, 26], opts: { accumulate: true, alpha: -2 } }],
+  ['layernorm fused into matvec', { a: [1, 128], b: [40, 128], opts: { transB: true, bias: true, normalizeA: true } }],
+  ['layernorm fused, 3 rows, k past one lane sweep, accumulate', { a: [3, 36], b: [21, 36], opts: { transB: true, normalizeA: true, accumulate: true } }],
+  ['layernorm with k not a multiple of 4 (separate layernorm)', { a: [2, 10], b: [7, 10], opts: { transB: true, normalizeA: true } }],
+  ['layernorm on the tile path (separate layernorm)', { a: [9, 24], b: [33, 24], opts: { transB: true, normalizeA: true, activation: 'gelu', bias: true } }],
   ['accumulate with bias + relu', { a: [7, 20], b: [41, 20], opts: { transB: true, accumulate: true, bias: true, activation: 'relu' } }],
   ['accumulate, transA (a weight gradient)', { a: [50, 24], b: [50, 20], opts: { transA: true, accumulate: true } }],
   ['matvec m = 1', { a: [1, 64], b: [100, 64], opts: { transB: true } }],
@@ -124,7 +131,7 @@ describe('matmul (subgroups where the adapter has them)', () => {
 
 // The workgroup-memory variants differ only in how lanes share A rows (gemm_shared.wgsl), and each
 // takes seconds to compile on lavapipe: a few cases cover edges, batches, the epilogue and matvec.
-const sharedCases = cases.filter(([name]) => ['awkward m, n, k', 'size-1 edges', 'batched, transB', 'accumulate', 'bias + gelu', 'matvec m = 3 (a spare row), awkward k'].includes(name));
+const sharedCases = cases.filter(([name]) => ['awkward m, n, k', 'size-1 edges', 'batched, transB', 'accumulate', 'bias + gelu', 'matvec m = 3 (a spare row), awkward k', 'layernorm fused into matvec'].includes(name));
 
 describe('matmul without subgroups', () => {
   const gpu = useGpu({ disable: { subgroups: true } });

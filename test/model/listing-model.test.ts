@@ -8,6 +8,7 @@ import { tensorOps } from '../../src/model/tensor-ops.ts';
 import { host, referenceOps, type HostTensor } from '../../src/reference/model-ops.ts';
 import { softmaxRef } from '../../src/reference/softmax.ts';
 import type { GpuContext } from '../../src/runtime/gpu.ts';
+import { fromF16Array, toF16Array } from '../../src/runtime/dtype.ts';
 import type { Tensor } from '../../src/runtime/tensor.ts';
 import { maxRelErr, useGpu } from '../helpers/gpu.ts';
 import { randomImage, tinyBundle } from './fixtures.ts';
@@ -197,6 +198,20 @@ describe('listing model on the GPU', () => {
       for (const t of [a.tokens, a.pooled, b.tokens, b.pooled]) t.dispose();
     } finally {
       half.dispose();
+    }
+  });
+
+  it('auto precision takes f16 matmul weights only where f16 holds them exactly', () => {
+    const ctx = gpu();
+    const name = 'decoder.blocks.0.self.qkv.weight';
+    expect(model.weight(name).dtype).toBe('f32'); // random f32 weights: f16 would round them
+    const rounded: ModelBundle = { ...bundle, params: new Map([...bundle.params].map(([n, p]) => [n, { ...p, data: fromF16Array(toF16Array(p.data)) }])) };
+    const auto = ListingModel.load(ctx, rounded);
+    try {
+      expect(auto.weight(name).dtype).toBe(ctx.features.f16 ? 'f16' : 'f32');
+      expect(auto.weight('decoder.blocks.0.ln1.gamma').dtype).toBe('f32'); // norms stay f32
+    } finally {
+      auto.dispose();
     }
   });
 

@@ -1,6 +1,7 @@
 import { AtelierGpuError } from '../errors.ts';
 import type { Recorder } from '../recorder.ts';
 import type { Tensor } from '../tensor.ts';
+import { asColumns, viewShape, type Rows } from './columns.ts';
 import { rowReduction } from './rows.ts';
 
 export type AttentionKernel = 'flash' | 'decode';
@@ -31,16 +32,23 @@ const MAX_HEAD_DIM = 64;
 
 /**
  * softmax(q k^T * scale + mask) v per head, fused (kernels/attention.wgsl). q [B, Tq, H*Dh];
- * k, v [B, Tcap, H*Dh] of which the first kvLength rows are used; returns [B, Tq, H*Dh].
+ * k, v [B, Tcap, H*Dh] of which the first kvLength rows are used; returns [B, Tq, H*Dh]. Each of
+ * q, k, v may be a column view of a wider tensor (e.g. of a fused QKV projection), read in place;
+ * k and v must then share their row width.
  */
-export function attention(rec: Recorder, q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
-  const shapes = `q [${q.shape.join(', ')}], k [${k.shape.join(', ')}], v [${v.shape.join(', ')}]`;
+export function attention(rec: Recorder, qIn: Rows, kIn: Rows, vIn: Rows, options: AttentionOptions): Tensor {
+  const [q, k, v] = [qIn, kIn, vIn].map(asColumns);
+  const [qShape, kShape, vShape] = [q, k, v].map(viewShape);
+  const shapes = `q [${qShape.join(', ')}], k [${kShape.join(', ')}], v [${vShape.join(', ')}]`;
   const fail = (why: string) => new AtelierGpuError('usage', `attention: ${why} (${shapes}, heads ${options.heads})`);
-  if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.join() !== k.shape.join()) throw fail('expects q [B, Tq, D] and k, v of one shape [B, Tcap, D]');
-  const [batch, tq, dim] = q.shape;
-  const [kBatch, capacity, kDim] = k.shape;
+  if (qShape.length !== 3 || kShape.length !== 3 || vShape.join() !== kShape.join()) throw fail('expects q [B, Tq, D] and k, v of one shape [B, Tcap, D]');
+  const [batch, tq, dim] = qShape;
+  const [kBatch, capacity, kDim] = kShape;
   if (kBatch !== batch || kDim !== dim) throw fail('batch and model dimension of q, k and v must match');
-  if ([q, k, v].some((t) => t.dtype !== 'f32')) throw fail('f32 tensors only');
+  if ([q, k, v].some((t) => t.tensor.dtype !== 'f32')) throw fail('f32 tensors only');
+  const kvRow = k.tensor.dim(-1);
+  if (v.tensor.dim(-1) !== kvRow) throw fail('k and v views must come from rows of one width');
+  if ([q, k, v].some((t) => t.start % 4 !== 0 || t.tensor.dim(-1) % 4 !== 0)) throw fail('column views must start at, and have rows of, multiples of 4 elements');
   const { heads, causal = false, kvLength = capacity } = options;
   if (!Number.isInteger(heads) || heads < 1 || dim % heads !== 0) throw fail(`model dimension ${dim} is not a multiple of the head count`);
   const headDim = dim / heads;
@@ -52,9 +60,9 @@ export function attention(rec: Recorder, q: Tensor, k: Tensor, v: Tensor, option
   const past = options.past ?? kvLength - tq;
   if (causal && !kvLengths && (past < 0 || past + tq > kvLength)) throw fail(`causal queries at positions ${past}..${past + tq - 1} need keys up to there, but only ${kvLength} are valid`);
   const ctx = rec.ctx;
-  const out = options.out ?? ctx.empty(q.shape, 'f32', 'attention');
-  if (out.shape.join() !== q.shape.join()) throw fail(`out [${out.shape.join(', ')}] must have q's shape`);
-  if (q.size === 0) return out;
+  const out = options.out ?? ctx.empty(qShape, 'f32', 'attention');
+  if (out.shape.join() !== qShape.join()) throw fail(`out [${out.shape.join(', ')}] must have q's shape`);
+  if (out.size === 0) return out;
 
   const kernelName = options.kernel ?? (tq < FLASH_MIN_QUERIES ? 'decode' : 'flash');
   const red = rowReduction(ctx);
@@ -64,22 +72,25 @@ export function attention(rec: Recorder, q: Tensor, k: Tensor, v: Tensor, option
     includes: red.includes,
     defines: { WG: red.wg, DH4: headDim / 4, ROW_LENGTHS: kvLengths !== undefined },
   });
-  const row = dim / 4;
+  const qRow = q.tensor.dim(-1) / 4;
   const params = {
     tq,
     tk: kvLength,
     past: causal && !kvLengths ? past : 0,
     causal: causal ? 1 : 0,
-    q_batch: tq * row,
-    q_row: row,
-    kv_batch: capacity * row,
-    kv_row: row,
-    o_batch: tq * row,
-    o_row: row,
+    q_batch: tq * qRow,
+    q_row: qRow,
+    kv_batch: (capacity * kvRow) / 4,
+    kv_row: kvRow / 4,
+    o_batch: (tq * dim) / 4,
+    o_row: dim / 4,
+    q_off: q.start / 4,
+    k_off: k.start / 4,
+    v_off: v.start / 4,
     scale: options.scale ?? 1 / Math.sqrt(headDim),
   };
   const blocks = kernelName === 'flash' ? Math.ceil(tq / red.wg) : tq;
   // Without per-item lengths q stands in for the kv_lengths binding (ROW_LENGTHS = false: never read).
-  rec.dispatch(kernel, { q, k, v, o: out, kv_lengths: kvLengths ?? q }, params, [blocks, heads, batch]);
+  rec.dispatch(kernel, { q: q.tensor, k: k.tensor, v: v.tensor, o: out, kv_lengths: kvLengths ?? q.tensor }, params, [blocks, heads, batch]);
   return out;
 }

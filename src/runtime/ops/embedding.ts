@@ -24,6 +24,8 @@ export interface EmbeddingOptions {
   positions?: Tensor;
   /** Absolute position of the first token (a decode step passes its step index). Default 0. */
   posOffset?: number;
+  /** u32, ids' shape: each token's own position in `positions` (instead of posOffset + t); clamped on the GPU. */
+  positionIds?: Tensor;
   out?: Tensor;
 }
 
@@ -32,7 +34,7 @@ export interface EmbeddingOptions {
  * (kernels/embedding.wgsl). Ids >= vocab are clamped to vocab - 1 on the GPU.
  */
 export function embedding(rec: Recorder, table: Tensor, ids: Tensor, options: EmbeddingOptions = {}): Tensor {
-  const { positions, posOffset = 0 } = options;
+  const { positions, posOffset = 0, positionIds } = options;
   const shapes = `table [${table.shape.join(', ')}], ids [${ids.shape.join(', ')}]${positions ? `, positions [${positions.shape.join(', ')}]` : ''}`;
   const fail = (why: string) => new AtelierGpuError('usage', `embedding: ${why} (${shapes})`);
   if (table.shape.length !== 2 || table.dtype !== 'f32') throw fail('table must be f32 [vocab, D]');
@@ -41,10 +43,12 @@ export function embedding(rec: Recorder, table: Tensor, ids: Tensor, options: Em
   const seqLen = ids.dim(-1);
   if (positions) {
     if (positions.shape.length !== 2 || positions.shape[1] !== dim || positions.dtype !== 'f32') throw fail(`positions must be f32 [maxPos, ${dim}]`);
+    if (positionIds && (positionIds.dtype !== 'u32' || positionIds.size !== ids.size)) throw fail(`positionIds must be u32 with one position per id, got ${positionIds.dtype} [${positionIds.shape.join(', ')}]`);
     if (!Number.isInteger(posOffset) || posOffset < 0 || posOffset + seqLen > positions.shape[0]) {
       throw fail(`positions ${posOffset}..${posOffset + seqLen - 1} are past the position table's ${positions.shape[0]} rows`);
     }
   }
+  if (positionIds && !positions) throw fail('positionIds need a positions table');
   const ctx = rec.ctx;
   const outShape = [...ids.shape, dim];
   const out = options.out ?? ctx.empty(outShape, 'f32', 'embedding');
@@ -53,12 +57,13 @@ export function embedding(rec: Recorder, table: Tensor, ids: Tensor, options: Em
   const lanes = laneVector(dim);
   const kernel = ctx.kernels.get({
     file: 'embedding',
-    entry: positions ? 'gather_pos' : 'gather',
+    entry: positionIds ? 'gather_pos_ids' : positions ? 'gather_pos' : 'gather',
     includes: ['lane_vector'],
     defines: { WG: COPY_LANES, ...lanes.defines },
   });
   const grid = rowGrid(ids.size);
-  const params = { d: dim / lanes.width, rows: ids.size, vocab, seq_len: seqLen, pos_offset: posOffset, grid_x: grid.gridX };
-  rec.dispatch(kernel, positions ? { ids, table, pos_table: positions, out } : { ids, table, out }, params, grid.workgroups);
+  const params = { d: dim / lanes.width, rows: ids.size, vocab, seq_len: seqLen, pos_offset: posOffset, max_pos: positions?.shape[0] ?? 0, grid_x: grid.gridX };
+  const bindings = positions ? { ids, table, pos_table: positions, out, ...(positionIds ? { pos_ids: positionIds } : {}) } : { ids, table, out };
+  rec.dispatch(kernel, bindings, params, grid.workgroups);
   return out;
 }

@@ -4,6 +4,7 @@ import type { Recorder } from '../recorder.ts';
 import type { Tensor } from '../tensor.ts';
 import { ACTIVATION_CODE, type Activation } from './elementwise.ts';
 import { ceilDiv } from './grid.ts';
+import { layerNorm } from './layernorm.ts';
 import { padAxis, transpose } from './layout.ts';
 
 /**
@@ -36,6 +37,12 @@ export interface MatmulOptions extends Epilogue {
   transB?: boolean;
   /** 'auto' (default) runs matvec for up to MATVEC_MAX_ROWS rows and the 32 x 32 tile kernel otherwise. */
   kernel?: 'auto' | 'tile' | 'matvec';
+  /**
+   * LayerNorm each row of A first (gamma and beta f32 [k]): out = LayerNorm(A) · B^T + ... The
+   * matvec kernel fuses it (no normalised copy of A, no extra dispatch); on the tile path, or with
+   * k not a multiple of 4, the layernorm kernel runs first into a scratch tensor. Not with transA.
+   */
+  normalizeA?: { gamma: Tensor; beta: Tensor; eps: number };
 }
 
 /**
@@ -129,6 +136,11 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, opts: MatmulOptions 
   const shape = [...(foldRows ? aBatch : bBatch), m, n];
   const useMatvec = opts.kernel === 'matvec' || (opts.kernel !== 'tile' && rows <= MATVEC_MAX_ROWS);
   if (useMatvec && rows > MATVEC_MAX_ROWS) throw new AtelierGpuError('usage', `matmul: the matvec kernel takes at most ${MATVEC_MAX_ROWS} rows, got ${rows}: ${shapes}`);
+  const norm = opts.normalizeA;
+  if (norm && opts.transA) throw new AtelierGpuError('usage', `matmul: normalizeA normalises rows of A, which transA does not store: ${shapes}`);
+  if (norm && (norm.gamma.size !== k || norm.beta.size !== k)) throw new AtelierGpuError('usage', `matmul: normalizeA's gamma and beta need k = ${k} elements: ${shapes}`);
+  const fuseNorm = norm !== undefined && useMatvec && k % 4 === 0;
+  if (norm && !fuseNorm) a = scratch(rec, layerNorm(rec, a, norm.gamma, norm.beta, { eps: norm.eps }).y);
   const { out, params: epilogue } = prepareEpilogue(rec, 'matmul', shape, opts);
   if (out.size === 0) return out;
 
@@ -144,7 +156,12 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, opts: MatmulOptions 
   const includes = ['activation', gemmSharing(ctx), 'gemm'];
   // matvec is specialised for 1, 2 or 4 rows: fewer pipelines to compile, the spare rows cost little.
   const kernel = useMatvec
-    ? ctx.kernels.get({ file: 'matvec', entry: 'matvec', includes: [...includes, 'matmul'], defines: { BT: weightType(b), MV_ROWS: 2 ** Math.ceil(Math.log2(rows)) } })
+    ? ctx.kernels.get({
+        file: 'matvec',
+        entry: 'matvec',
+        includes: [...includes, 'matmul'],
+        defines: { BT: weightType(b), MV_ROWS: 2 ** Math.ceil(Math.log2(rows)), NORM_A: fuseNorm, NORM_EPS: fuseNorm ? norm.eps : 0 },
+      })
     : ctx.kernels.get({ file: 'matmul', entry: 'matmul', includes, defines: { BT: weightType(b) } });
   const params = {
     ...epilogue,
@@ -156,7 +173,8 @@ export function matmul(rec: Recorder, a: Tensor, b: Tensor, opts: MatmulOptions 
     c_batch: rows * n,
   };
   // Without a bias the binding still needs a buffer: A is read-only in this dispatch too.
-  const bindings = { a: aK, b: bK, bias: opts.bias ?? aK, out };
+  // Likewise ln_gamma / ln_beta of the matvec kernel without a fused norm.
+  const bindings = { a: aK, b: bK, bias: opts.bias ?? aK, out, ...(useMatvec ? { ln_gamma: fuseNorm ? norm.gamma : aK, ln_beta: fuseNorm ? norm.beta : aK } : {}) };
   const grid: [number, number, number] = useMatvec ? [ceilDiv(n, MATVEC_COLS), 1, batch] : [ceilDiv(n, GEMM_TILE), ceilDiv(rows, GEMM_TILE), batch];
   rec.dispatch(kernel, bindings, params, grid);
   return out;
