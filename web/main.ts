@@ -118,7 +118,7 @@ async function runListing(): Promise<void> {
     const [listing] = await model!.list([photo!.pixels], {
       catalog: $<HTMLSelectElement>('#catalog').value,
       facts: readFacts($('#fact-fields'), $<HTMLInputElement>('#brand')),
-      grounded: true,
+      grounding: 'prompted',
       maxNewTokens: maxTokens(),
       onToken: (_row, text, field) => {
         (field === 'title' ? title : description).append(text);

@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { evaluateModel, evaluateReferences, loadEvalData, modelLabels, type EvalData } from '../eval/evaluate.ts';
 import { attributeTable, cell, resultsTable, type ResultRow } from '../eval/report.ts';
+import type { GroundingMode } from '../model/grounding.ts';
 import type { ModelManifest } from '../model/bundle.ts';
 import { createListingEngine, type NodeListingEngine } from '../node/engine.ts';
 import { DEFAULT_WEIGHTS_DIR } from '../node/weights.ts';
@@ -44,7 +45,7 @@ interface Variant {
   name: string;
   weights: string;
   prompt: 'hierarchical' | 'flat';
-  grounded: boolean;
+  grounding: GroundingMode | 'off';
   show?: ResultRow['show'];
   /** Single-task rows only need the heads: one token is decoded. */
   headsOnly?: boolean;
@@ -70,13 +71,14 @@ export async function run(argv: string[]): Promise<number> {
   if (!options['references-only']) {
     if (!existsSync(join(multitask, 'model.json'))) throw new UsageError(`no model in ${multitask} (give --weights-multitask, or --references-only)`);
     variants.push(
-      { name: 'model: hierarchical prompt, grounded', weights: multitask, prompt: 'hierarchical', grounded: true },
-      { name: 'model: hierarchical prompt, not grounded', weights: multitask, prompt: 'hierarchical', grounded: false },
-      { name: 'model: flat prompt', weights: multitask, prompt: 'flat', grounded: false },
+      { name: 'model: hierarchical prompt, grounded', weights: multitask, prompt: 'hierarchical', grounding: 'prompted' },
+      { name: 'model: hierarchical prompt, strictly grounded', weights: multitask, prompt: 'hierarchical', grounding: 'strict' },
+      { name: 'model: hierarchical prompt, not grounded', weights: multitask, prompt: 'hierarchical', grounding: 'off' },
+      { name: 'model: flat prompt', weights: multitask, prompt: 'flat', grounding: 'off' },
     );
-    if (options['weights-direct']) variants.push({ name: 'direct: image tokens only (no prompt)', weights: options['weights-direct'] as string, prompt: 'flat', grounded: false, show: { attributes: false, price: false } });
-    if (options['weights-attributes']) variants.push({ name: 'single-task: attributes', weights: options['weights-attributes'] as string, prompt: 'hierarchical', grounded: true, show: { price: false, text: false }, headsOnly: true });
-    if (options['weights-price']) variants.push({ name: 'single-task: price', weights: options['weights-price'] as string, prompt: 'hierarchical', grounded: true, show: { attributes: false, text: false }, headsOnly: true });
+    if (options['weights-direct']) variants.push({ name: 'direct: image tokens only (no prompt)', weights: options['weights-direct'] as string, prompt: 'flat', grounding: 'off', show: { attributes: false, price: false } });
+    if (options['weights-attributes']) variants.push({ name: 'single-task: attributes', weights: options['weights-attributes'] as string, prompt: 'hierarchical', grounding: 'prompted', show: { price: false, text: false }, headsOnly: true });
+    if (options['weights-price']) variants.push({ name: 'single-task: price', weights: options['weights-price'] as string, prompt: 'hierarchical', grounding: 'prompted', show: { attributes: false, text: false }, headsOnly: true });
   }
 
   const engines = new Map<string, NodeListingEngine>();
@@ -103,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
           const progress = progressBar(`${name} ${v.name}`);
           const report = await evaluateModel(data, engine, {
             prompt: v.prompt,
-            grounded: v.grounded,
+            grounding: v.grounding,
             maxNewTokens: v.headsOnly ? 1 : maxNewTokens,
             meta: { weights: v.weights, variant: v.name },
             onProgress: progress.tick,

@@ -52,3 +52,10 @@ export function usage(command: string, synopsis: string, spec: Record<string, Op
   const lines = Object.entries(spec).map(([k, s]) => `  --${k}${s.type === 'boolean' ? '' : ' <value>'}${s.type === 'list' ? ' (repeatable)' : ''}\n      ${s.description}`);
   return `usage: atelier ${command} ${synopsis}\n${lines.join('\n')}`;
 }
+
+/** The --grounding option: prompted (the default), strict or off. */
+export function groundingOption(v: unknown): 'prompted' | 'strict' | 'off' {
+  if (v === undefined) return 'prompted';
+  if (v === 'prompted' || v === 'strict' || v === 'off') return v;
+  throw new UsageError(`--grounding must be prompted, strict or off, got '${String(v)}'`);
+}

@@ -8,7 +8,7 @@ import { evaluateModel, loadEvalData, type EvalSplit } from '../eval/evaluate.ts
 import { reportMarkdown } from '../eval/report.ts';
 import { createListingEngine } from '../node/engine.ts';
 import { DEFAULT_WEIGHTS_DIR } from '../node/weights.ts';
-import { parseArgs, usage, UsageError, type OptionSpec } from './args.ts';
+import { groundingOption, type OptionSpec, parseArgs, usage, UsageError } from './args.ts';
 import { Progress } from './progress.ts';
 
 export const MODEL_RUN_SPEC: Record<string, OptionSpec> = {
@@ -26,7 +26,7 @@ const SPEC: Record<string, OptionSpec> = {
   out: { type: 'string', description: 'write the JSON report to this file' },
   format: { type: 'string', description: "what to print: 'json' (default) or 'md' (readable tables)" },
   predictions: { type: 'string', description: 'write one JSON line per row (truth, prediction, grounding; skipped rows with their reason)' },
-  'no-grounding': { type: 'boolean', description: 'decode without grounding (the text may contradict the attributes)' },
+  grounding: { type: 'string', description: 'prompted (default), strict (the text names only prompted attributes) or off (may contradict them)' },
   flat: { type: 'boolean', description: 'flat prompt: no predicted attributes in the prompt' },
   help: { type: 'boolean', description: 'show this help' },
 };
@@ -75,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const report = await evaluateModel(data, engine, {
       prompt: options.flat ? 'flat' : 'hierarchical',
-      grounded: !options['no-grounding'],
+      grounding: groundingOption(options.grounding),
       maxNewTokens: positiveInteger(options['max-tokens'], 'max-tokens'),
       predictions: options.predictions as string | undefined,
       meta: { weights },

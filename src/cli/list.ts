@@ -7,7 +7,7 @@ import type { Listing } from '../model/listing.ts';
 import type { PromptFact } from '../model/prompt.ts';
 import { createListingEngine } from '../node/engine.ts';
 import { decodeImageFile } from '../node/image.ts';
-import { parseArgs, usage, UsageError, type OptionSpec } from './args.ts';
+import { groundingOption, parseArgs, usage, UsageError, type OptionSpec } from './args.ts';
 
 const SPEC: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print JSON (one object, or an array for several photos)' },
@@ -15,7 +15,7 @@ const SPEC: Record<string, OptionSpec> = {
   catalog: { type: 'string', description: "which catalog's attribute schema to use (default: the first in the weights)" },
   brand: { type: 'string', description: 'the brand, given as a fact' },
   fact: { type: 'list', description: 'a fact name=value that overrides the prediction (e.g. --fact base_colour=Navy Blue)' },
-  'no-grounding': { type: 'boolean', description: 'let the text contradict the attributes (for comparison)' },
+  grounding: { type: 'string', description: "prompted (default: the text cannot contradict a prompted attribute), strict (nor name an attribute that was not prompted) or off" },
   flat: { type: 'boolean', description: 'do not put predicted attributes in the prompt (ablation)' },
   'max-tokens': { type: 'string', description: 'most tokens to generate (default 96)' },
   temperature: { type: 'string', description: 'sampling temperature; 0 (default) is greedy' },
@@ -84,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const listings = await engine.list(images, {
       facts: parseFacts(options.fact as string[], options.brand as string | undefined),
-      grounded: !options['no-grounding'],
+      grounding: groundingOption(options.grounding),
       prompt: options.flat ? 'flat' : 'hierarchical',
       maxNewTokens: numberOption(options['max-tokens'], 'max-tokens'),
       temperature: numberOption(options.temperature, 'temperature'),

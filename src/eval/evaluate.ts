@@ -21,6 +21,7 @@ import { parseListings, type CatalogItem, type RowProblem } from '../data/schema
 import { splitItems } from '../data/split.ts';
 import { attributeVocabulary, catalogLexicon, type AttributeVocabulary, type Lexicon } from '../model/lexicon.ts';
 import type { CatalogSchema } from '../model/bundle.ts';
+import type { GroundingMode } from '../model/grounding.ts';
 import type { ListOptions } from '../model/listing-model.ts';
 import { imageFilePath } from '../node/catalog.ts';
 import { prepareDataset, type Dataset } from '../node/dataset.ts';
@@ -163,7 +164,7 @@ function valuesUnknownToModel(data: EvalData, model: AttributeVocabulary): Recor
 
 export interface ModelEvalOptions {
   prompt?: 'hierarchical' | 'flat';
-  grounded?: boolean;
+  grounding?: GroundingMode | 'off';
   maxNewTokens?: number;
   /** Where to write one JSON line per row (records, and skipped rows with their reason). */
   predictions?: string;
@@ -182,7 +183,7 @@ export async function evaluateModel(data: EvalData, engine: NodeListingEngine, o
   const store = dataset.images;
   // The tensor store's images are the model's input when the sizes agree; otherwise decode files.
   const fromStore = store !== null && store.width === imageWidth && store.height === imageHeight;
-  const listOptions: ListOptions = { catalog: dataset.catalog.name, prompt: options.prompt ?? 'hierarchical', grounded: options.grounded ?? true, maxNewTokens: options.maxNewTokens };
+  const listOptions: ListOptions = { catalog: dataset.catalog.name, prompt: options.prompt ?? 'hierarchical', grounding: options.grounding ?? 'prompted', maxNewTokens: options.maxNewTokens };
   const records: EvalRecord[] = [];
   const unreadable = [...data.unreadable];
   const timings: BatchTiming[] = [];
@@ -257,7 +258,7 @@ export async function evaluateModel(data: EvalData, engine: NodeListingEngine, o
         model: bundle.config.name,
         confidence_threshold: bundle.manifest.confidenceThreshold,
         prompt: listOptions.prompt,
-        grounded: listOptions.grounded,
+        grounding: listOptions.grounding,
         max_new_tokens: options.maxNewTokens ?? 'model default',
         batch_size: engine.maxBatch,
         lexicon_values_unknown_to_weights: valuesUnknownToModel(data, schema.vocabulary),

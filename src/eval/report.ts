@@ -191,7 +191,7 @@ export function reportMarkdown(report: EvalReport): string {
   const lines = [
     `# Evaluation: ${m.catalog} (${m.split_note})`,
     '',
-    `${report.n} items scored, ${report.skipped} skipped (unreadable). Weights: ${m.weights ?? '—'}; prompt ${m.prompt ?? '—'}, grounding ${m.grounded === undefined ? '—' : m.grounded ? 'on' : 'off'}.`,
+    `${report.n} items scored, ${report.skipped} skipped (unreadable). Weights: ${m.weights ?? '—'}; prompt ${m.prompt ?? '—'}, grounding ${m.grounding ?? '—'}.`,
     '',
     '## Attributes (macro-F1 over the model\'s classes; missing truth skipped)',
     '',

@@ -190,24 +190,31 @@ export interface Grounding {
   stateAfter(segment: Segment, text: string): GroundingState;
 }
 
-/** The forbidden phrases of one segment: forms of terms that disagree with a prompted value. */
-function forbiddenPhrases(lexicon: Lexicon, prompted: PromptedValues, segment: Segment): string[] {
+/** The forbidden phrases of one segment: forms of terms that disagree with a prompted value (strict: or that name an unprompted attribute). */
+function forbiddenPhrases(lexicon: Lexicon, prompted: PromptedValues, segment: Segment, mode: GroundingMode): string[] {
   const out: string[] = [];
   for (const attr of lexicon.attributes.values()) {
     if (!attr.knowledge.segments.includes(segment)) continue;
     const families = referenceFamilies(lexicon, attr.attribute, prompted[attr.attribute]);
-    if (!families) continue;
-    for (const [form, term] of attr.forms) if (!term.weak && !familiesIntersect(term.families, families)) out.push(form);
+    if (!families && mode !== 'strict') continue;
+    for (const [form, term] of attr.forms) if (!term.weak && (!families || !familiesIntersect(term.families, families))) out.push(form);
   }
   return [...new Set(out)].sort();
 }
 
+/**
+ * What grounded decoding forbids: 'prompted' bans the mentions that contradict a prompted value;
+ * 'strict' also bans every mention of a checked attribute that was not prompted (the model was not
+ * confident enough to state it), so the text asserts only the prompted values.
+ */
+export type GroundingMode = 'prompted' | 'strict';
+
 /** Builds the constraint for one listing from its prompted attribute values. */
-export function createGrounding(vocab: GroundingVocabulary, prompted: PromptedValues): Grounding {
+export function createGrounding(vocab: GroundingVocabulary, prompted: PromptedValues, mode: GroundingMode = 'prompted'): Grounding {
   const A = vocab.alphabetSize;
   const forbidden = {
-    title: forbiddenPhrases(vocab.lexicon, prompted, 'title'),
-    description: forbiddenPhrases(vocab.lexicon, prompted, 'description'),
+    title: forbiddenPhrases(vocab.lexicon, prompted, 'title', mode),
+    description: forbiddenPhrases(vocab.lexicon, prompted, 'description', mode),
   };
   const automata = { title: buildAutomaton(vocab, forbidden.title), description: buildAutomaton(vocab, forbidden.description) };
 

@@ -28,7 +28,7 @@ import { Tensor } from '../runtime/tensor.ts';
 import type { CatalogSchema, ModelBundle } from './bundle.ts';
 import type { ModelConfig } from './config.ts';
 import { backboneForward, crossKeysValues, decoderLayer, decoderMemory, embedTokens, outputLogits, type Weights } from './graph.ts';
-import { createGrounding, groundingReport, prepareGroundingVocabulary, type Grounding, type GroundingState, type GroundingVocabulary } from './grounding.ts';
+import { createGrounding, groundingReport, prepareGroundingVocabulary, type Grounding, type GroundingMode, type GroundingState, type GroundingVocabulary } from './grounding.ts';
 import { catalogLexicon, type Lexicon } from './lexicon.ts';
 import type { AttributePrediction, Listing } from './listing.ts';
 import { decodeGenerated, encodePrompt, promptFacts, type PromptFact } from './prompt.ts';
@@ -42,8 +42,11 @@ export interface ListOptions {
   facts?: PromptFact[];
   /** 'hierarchical' (predicted attributes in the prompt, the default) or 'flat' (no attributes). */
   prompt?: 'hierarchical' | 'flat';
-  /** Grounded decoding (default on): the text cannot contradict prompted attributes. */
-  grounded?: boolean;
+  /**
+   * Grounded decoding: 'prompted' (default) — the text cannot contradict a prompted attribute;
+   * 'strict' — nor name a checked attribute that was not prompted; 'off' — unconstrained.
+   */
+  grounding?: GroundingMode | 'off';
   maxNewTokens?: number;
   /** 0 (default) is greedy; > 0 samples with topK / topP. */
   temperature?: number;
@@ -273,8 +276,8 @@ export class ListingModel {
     const batch = facts.length;
     const prompts = facts.map((f) => encodePrompt(tok, f));
     const maxNew = this.maxNewTokens(prompts, options);
-    const grounded = options.grounded ?? true;
-    const groundings = facts.map((f) => (grounded ? createGrounding(cat.grounding, Object.fromEntries(f.map((x) => [x.name, x.value]))) : null));
+    const mode = options.grounding ?? 'prompted';
+    const groundings = facts.map((f) => (mode === 'off' ? null : createGrounding(cat.grounding, Object.fromEntries(f.map((x) => [x.name, x.value])), mode)));
     const states = groundings.map((g) => g?.start('title') ?? null);
     const session = new DecoderSession(this, batch);
     const choose = (rec: Recorder, logits: Tensor, step: number) =>
@@ -381,7 +384,8 @@ export class ListingModel {
     const descId = tok.specialId('<desc>');
     const prompt = encodePrompt(tok, facts);
     const maxNew = this.maxNewTokens([prompt], options);
-    const grounding = (options.grounded ?? true) ? createGrounding(cat.grounding, Object.fromEntries(facts.map((x) => [x.name, x.value]))) : null;
+    const mode = options.grounding ?? 'prompted';
+    const grounding = mode === 'off' ? null : createGrounding(cat.grounding, Object.fromEntries(facts.map((x) => [x.name, x.value])), mode);
     const tokens = rowsOf(this.ctx, imageTokens, beams);
     const session = new DecoderSession(this, beams);
     type Hyp = { ids: number[]; score: number; state: GroundingState | null };

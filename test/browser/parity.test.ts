@@ -61,7 +61,7 @@ describe.skipIf(chromiumMissing !== null)(title, () => {
     weights = existsSync(join(DEFAULT_WEIGHTS_DIR, 'model.json'))
       ? { dir: DEFAULT_WEIGHTS_DIR, query: '', committed: true }
       : { dir: serveWeights(dir, 'parity-weights', twoCatalogBundle(8)), query: 'weights=parity-weights/&', committed: false };
-    engine = await createListingEngine({ weights: weights.dir, batchSize: 1, listOptions: { grounded: true, maxNewTokens: MAX_NEW_TOKENS } });
+    engine = await createListingEngine({ weights: weights.dir, batchSize: 1, listOptions: { grounding: 'prompted', maxNewTokens: MAX_NEW_TOKENS } });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
     page = await context.newPage();
     pageErrors = collectPageErrors(page);

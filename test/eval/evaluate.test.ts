@@ -149,7 +149,7 @@ describe('atelier eval on a tiny catalog with a random-init model', () => {
       expect(report.latency[key]).toBeGreaterThan(0);
     }
     expect(report.latency.adapter.length).toBeGreaterThan(0);
-    expect(report.meta).toMatchObject({ catalog: 'shop', split: 'all', prompt: 'hierarchical', grounded: true });
+    expect(report.meta).toMatchObject({ catalog: 'shop', split: 'all', prompt: 'hierarchical', grounding: 'prompted' });
   });
 
   it("names the lexicon's values that weights without a vocabulary cannot ban: the rare colours", () => {

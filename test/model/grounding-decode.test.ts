@@ -36,7 +36,7 @@ describe('grounded decoding', () => {
   const image = randomImage(32, 48, 5);
 
   it('without grounding the adversarial decoder contradicts the prompted colour', async () => {
-    const [listing] = await model.list([image], { facts, grounded: false, maxNewTokens: 16 });
+    const [listing] = await model.list([image], { facts, grounding: 'off', maxNewTokens: 16 });
     const text = `${listing.title} ${listing.description}`.toLowerCase();
     expect(text).toMatch(/\bred\b/);
     expect(listing.grounding.some((g) => g.attribute === 'base_colour' && !g.agrees)).toBe(true);
@@ -44,21 +44,21 @@ describe('grounded decoding', () => {
 
   it('with grounding it never emits a contradicting mention', async () => {
     for (const maxNewTokens of [8, 16, 24]) {
-      const [listing] = await model.list([image], { facts, grounded: true, maxNewTokens });
+      const [listing] = await model.list([image], { facts, grounding: 'prompted', maxNewTokens });
       expect(listing.grounding.filter((g) => !g.agrees)).toEqual([]);
       expect(`${listing.title} ${listing.description}`.toLowerCase()).not.toMatch(/\bred\b/);
     }
   });
 
   it('beam search with grounding never contradicts, in any beam it keeps', async () => {
-    const [listing] = await model.list([image], { facts, grounded: true, maxNewTokens: 12, beams: 3 });
+    const [listing] = await model.list([image], { facts, grounding: 'prompted', maxNewTokens: 12, beams: 3 });
     expect(listing.grounding.filter((g) => !g.agrees)).toEqual([]);
     expect(`${listing.title} ${listing.description}`.toLowerCase()).not.toMatch(/\bred\b/);
   });
 
   it('sampling with grounding also never contradicts', async () => {
     for (const seed of [1, 2, 3]) {
-      const [listing] = await model.list([image], { facts, grounded: true, maxNewTokens: 16, temperature: 1, seed });
+      const [listing] = await model.list([image], { facts, grounding: 'prompted', maxNewTokens: 16, temperature: 1, seed });
       expect(listing.grounding.filter((g) => !g.agrees)).toEqual([]);
     }
   });

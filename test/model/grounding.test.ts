@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/data/random.ts';
-import { createGrounding, type GroundingState, groundingReport, prepareGroundingVocabulary } from '../../src/model/grounding.ts';
+import { createGrounding, type GroundingMode, type GroundingState, groundingReport, prepareGroundingVocabulary } from '../../src/model/grounding.ts';
 import { buildLexicon, checkListing } from '../../src/model/lexicon.ts';
 import { schemaFor } from '../../src/model/lexicon-schemas.ts';
 
@@ -38,8 +38,8 @@ const bannedTexts = (g: ReturnType<typeof createGrounding>, s: GroundingState) =
  * Greedy decoding of one listing over fake logits: the title until <sep>, then the description
  * until <eos> (or `steps` tokens each). Banned tokens get -Infinity, as a decoder's mask would.
  */
-function decode(prompted: Record<string, string | undefined>, logitsAt: (step: number, segment: 'title' | 'description') => Float32Array, steps: number) {
-  const g = createGrounding(vocab, prompted);
+function decode(prompted: Record<string, string | undefined>, logitsAt: (step: number, segment: 'title' | 'description') => Float32Array, steps: number, mode: GroundingMode = 'prompted') {
+  const g = createGrounding(vocab, prompted, mode);
   const text = { title: '', description: '' };
   for (const segment of ['title', 'description'] as const) {
     let state = g.start(segment);
@@ -66,6 +66,29 @@ describe('grounded decoding', () => {
     expect(g.forbidden.title).toEqual(expect.arrayContaining(['casual shoes', 'shirts', 'shirt']));
     expect(g.forbidden.description).not.toContain('shirt');
     expect([...g.forbidden.title, ...g.forbidden.description]).not.toContain('metal');
+  });
+
+  it('strict mode also forbids every value of an attribute that was not prompted', () => {
+    const partial = { base_colour: 'Blue', article_type: 'Tshirts' };
+    const prompted = createGrounding(vocab, partial);
+    const strict = createGrounding(vocab, partial, 'strict');
+    // Unprompted gender and sleeves: any mention is allowed by default, none in strict mode.
+    expect(prompted.forbidden.description).not.toEqual(expect.arrayContaining(['men', 'women', 'long sleeves']));
+    expect(strict.forbidden.description).toEqual(expect.arrayContaining(['men', 'women', 'unisex', 'long sleeves', 'short sleeves', 'sleeveless', 'round neck']));
+    // Prompted attributes are treated alike in both modes.
+    expect(strict.forbidden.description).toContain('red');
+    expect(strict.forbidden.description).not.toContain('blue');
+    // A decode in strict mode never names an unprompted attribute.
+    const after = (text: string) => bannedTexts(strict, strict.stateAfter('description', text));
+    expect(after('')).toEqual(expect.arrayContaining([' men', ' women', ' sleeveless']));
+    expect(after(' short')).toEqual(expect.arrayContaining([' sleeves']));
+    // Prefers " men", then " sleeveless", then " blue"; " cotton" is the fallback everywhere.
+    const plan = [' men', ' sleeveless', ' blue'];
+    const logits = (step: number) => Float32Array.from(TOKENS, (t) => (t === plan[step] ? 2 : t === ' cotton' ? 1 : t === '<eos>' || t === '<sep>' ? (step >= 3 ? 3 : -1) : 0));
+    const unprompted = (mode: GroundingMode) =>
+      checkListing(lexicon, decode(partial, logits, 6, mode), { gender: 'Men', sleeve_length: 'Long Sleeves', base_colour: 'Blue' }).mentions.filter((m) => m.attribute === 'gender' || m.attribute === 'sleeve_length');
+    expect(unprompted('prompted').length).toBeGreaterThan(0); // this decoder names them when allowed
+    expect(unprompted('strict')).toEqual([]);
   });
 
   it('bans a contradicting mention completed across several tokens', () => {

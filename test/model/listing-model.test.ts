@@ -106,7 +106,7 @@ describe('listing model on the GPU', () => {
     const facts: PromptFact[][] = [[{ name: 'base_colour', value: 'Blue' }], [{ name: 'gender', value: 'Women' }, { name: 'sleeve_length', value: 'Long Sleeves' }], []];
     const { tokens, pooled } = await model.encode(images);
     pooled.dispose();
-    const cached = await model.generate('myntra', tokens, facts, { grounded: false, noRepeatNgram: 0, maxNewTokens: 12 });
+    const cached = await model.generate('myntra', tokens, facts, { grounding: 'off', noRepeatNgram: 0, maxNewTokens: 12 });
     // Without a cache: the whole prefix through the teacher-forced decoder at every step, one row at a time.
     for (let b = 0; b < images.length; b++) {
       const rowTokens = rowOf(ctx, tokens, b);
@@ -139,12 +139,12 @@ describe('listing model on the GPU', () => {
     const two = images.slice(0, 2);
     const { tokens, pooled } = await model.encode(two);
     pooled.dispose();
-    const batched = await model.generate('myntra', tokens, facts, { grounded: false, maxNewTokens: 10 });
+    const batched = await model.generate('myntra', tokens, facts, { grounding: 'off', maxNewTokens: 10 });
     tokens.dispose();
     for (let b = 0; b < two.length; b++) {
       const single = await model.encode([two[b]]);
       single.pooled.dispose();
-      const alone = await model.generate('myntra', single.tokens, [facts[b]], { grounded: false, maxNewTokens: 10 });
+      const alone = await model.generate('myntra', single.tokens, [facts[b]], { grounding: 'off', maxNewTokens: 10 });
       single.tokens.dispose();
       expect(alone[0].ids).toEqual(batched[b].ids);
     }
@@ -156,8 +156,8 @@ describe('listing model on the GPU', () => {
     const { tokens, pooled } = await model.encode(images.slice(0, 1));
     pooled.dispose();
     const steps = 6;
-    const [greedy] = await model.generate('myntra', tokens, [facts], { grounded: false, noRepeatNgram: 0, maxNewTokens: steps, stopAtEos: false });
-    const [beam] = await model.generate('myntra', tokens, [facts], { grounded: false, noRepeatNgram: 0, maxNewTokens: steps, beams: 4 });
+    const [greedy] = await model.generate('myntra', tokens, [facts], { grounding: 'off', noRepeatNgram: 0, maxNewTokens: steps, stopAtEos: false });
+    const [beam] = await model.generate('myntra', tokens, [facts], { grounding: 'off', noRepeatNgram: 0, maxNewTokens: steps, beams: 4 });
     // Score both continuations with the teacher-forced decoder (no cache).
     const score = async (cont: number[]) => {
       const seq = [...encodePrompt(bundle.tokenizer, facts), ...cont];
@@ -221,7 +221,7 @@ describe('listing model on the GPU', () => {
     expect(repeatedNgramBans([1, 2], 0)).toEqual([]);
     const { tokens, pooled } = await model.encode(images.slice(0, 2));
     pooled.dispose();
-    const out = await model.generate('myntra', tokens, [[], []], { grounded: false, maxNewTokens: 40, stopAtEos: false });
+    const out = await model.generate('myntra', tokens, [[], []], { grounding: 'off', maxNewTokens: 40, stopAtEos: false });
     tokens.dispose();
     for (const { ids } of out) {
       const seen = new Set<string>();
