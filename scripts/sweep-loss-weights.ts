@@ -1,13 +1,13 @@
 /**
- * The recorded sweep that chooses the trainer's default loss weights (issue 5): short multitask
- * runs on both catalogs that differ only in `--loss-weights`, each scored on its validation items,
- * written as a Markdown table.
+ * The recorded sweep that chooses the trainer's default loss weights and class balancing (issue 5):
+ * short multitask runs on both catalogs that differ only in `--loss-weights` (and `--class-balance`),
+ * each scored on its validation items, written as a Markdown table.
  *
  *   npx tsx scripts/sweep-loss-weights.ts [--steps 120] [--val-items 300] [--out docs/sweep.md]
- *        [--runs runs/sweep] [--weights attr=1,price=0.5,text=1 --weights ...]
+ *        [--runs runs/sweep] [--setting "attr=1,price=0.5,text=1" --setting "attr=1,price=1,text=1 0.5" ...]
  *
- * Every run: same data, seed, batch size, learning rate and step count (`atelier train --steps`),
- * so only the loss weights differ. Score: the mean over catalogs of attribute mean macro-F1 plus
+ * A setting is the loss weights, optionally followed by a class-balance power. Every run: same data,
+ * seed, batch size, learning rate and step count (`atelier train --steps`), so only those differ. Score: the mean over catalogs of attribute mean macro-F1 plus
  * price R² (the two heads' headline metrics), with the decoder's validation cross-entropy beside it;
  * the chosen setting has the best score among those whose text cross-entropy is within 3% of the
  * best one (the text must not pay for the heads). A run folder that already finished is read, not
@@ -31,7 +31,7 @@ const steps = option('steps', '120');
 const valItems = option('val-items', '300');
 const runsDir = option('runs', join(PROJECT_ROOT, 'runs', 'sweep'));
 const out = option('out', join(PROJECT_ROOT, 'docs', 'sweep.md'));
-const settings = options('weights', ['attr=1,price=0.5,text=1', 'attr=1,price=1,text=1', 'attr=1,price=0.25,text=1', 'attr=1,price=0.5,text=0.5']);
+const settings = options('setting', ['attr=1,price=0.5,text=1', 'attr=1,price=1,text=1', 'attr=1,price=0.25,text=1', 'attr=1,price=0.5,text=0.5', 'attr=1,price=0.5,text=1 0.5']);
 const data = ['../shared/data/myntra', '../shared/data/hm'].map((d) => join(PROJECT_ROOT, d));
 
 interface CatalogScore {
@@ -41,7 +41,7 @@ interface CatalogScore {
   textCe: number;
 }
 interface Row {
-  weights: string;
+  setting: string;
   catalogs: CatalogScore[];
   score: number;
   textCe: number;
@@ -67,47 +67,49 @@ function finished(dir: string): { catalogs: CatalogScore[]; trainSeconds: number
 
 const rows: Row[] = [];
 mkdirSync(runsDir, { recursive: true });
-for (const weights of settings) {
-  const dir = join(runsDir, weights.replace(/[=,]/g, '_'));
+for (const setting of settings) {
+  const [weights, balance] = setting.split(' ');
+  const dir = join(runsDir, weights.replace(/[=,]/g, '_') + (balance ? `_balance_${balance}` : ''));
   let result = finished(dir);
   if (!result) {
-    const args = ['bin/atelier.mjs', 'train', ...data.flatMap((d) => ['--data', d]), '--config', 'tiny', '--out', dir, '--steps', steps, '--val-items', valItems, '--loss-weights', weights, '--lr', '2e-3', '--seed', '1'];
+    const args = ['bin/atelier.mjs', 'train', ...data.flatMap((d) => ['--data', d]), '--config', 'tiny', '--out', dir, '--steps', steps, '--val-items', valItems, '--loss-weights', weights, '--lr', '2e-3', '--seed', '1', ...(balance ? ['--class-balance', balance] : [])];
     console.log(`> node ${args.join(' ')}`);
     const run = spawnSync('node', args, { cwd: PROJECT_ROOT, stdio: 'inherit' });
-    if (run.status !== 0) throw new Error(`training with --loss-weights ${weights} failed (exit ${run.status})`);
+    if (run.status !== 0) throw new Error(`training with ${setting} failed (exit ${run.status})`);
     result = finished(dir);
     if (!result) throw new Error(`${dir}: the run ended without a final validation`);
   }
   const { catalogs, trainSeconds } = result;
   const mean = (f: (c: CatalogScore) => number) => catalogs.reduce((s, c) => s + f(c), 0) / catalogs.length;
-  rows.push({ weights, catalogs, score: mean((c) => c.macroF1 + c.r2), textCe: mean((c) => c.textCe), trainSeconds });
+  rows.push({ setting, catalogs, score: mean((c) => c.macroF1 + c.r2), textCe: mean((c) => c.textCe), trainSeconds });
 }
 
 const bestText = Math.min(...rows.map((r) => r.textCe));
 const eligible = rows.filter((r) => r.textCe <= bestText * 1.03);
 const chosen = eligible.reduce((a, b) => (b.score > a.score ? b : a));
 const catalogNames = rows[0].catalogs.map((c) => c.catalog);
+const label = (r: Row) => r.setting.replace(' ', ' (balance ') + (r.setting.includes(' ') ? ')' : '');
 const f = (x: number) => x.toFixed(3);
 const lines = [
   '# Loss-weight sweep (issue 5)',
   '',
-  'Chooses the trainer\'s default `--loss-weights`. Produced by:',
+  'Chooses the trainer\'s default `--loss-weights` and `--class-balance`. Produced by:',
   '',
   '```',
   `npx tsx scripts/sweep-loss-weights.ts --steps ${steps} --val-items ${valItems}`,
   '```',
   '',
   `- Date: ${new Date().toISOString()}; machine: 2 CPU cores, Mesa lavapipe (no GPU).`,
-  `- Each run: \`atelier train\` on both shared catalogs, config tiny, ${steps} steps of 32 images, lr 2e-3, seed 1; only \`--loss-weights\` differs.`,
+  `- Each run: \`atelier train\` on both shared catalogs, config tiny, ${steps} steps of 32 images, lr 2e-3, seed 1; only \`--loss-weights\` (and \`--class-balance\`) differ.`,
   `- Scored on the first ${valItems} items of each catalog's validation split (our split, not a test set).`,
   '- Score = mean over catalogs of (attribute mean macro-F1 + price R²); chosen: the best score among the runs whose decoder validation cross-entropy is within 3% of the lowest.',
   '- Short runs rank settings early in training; they do not predict the final values of a long run.',
   '',
-  `| loss weights | ${catalogNames.map((c) => `${c} macro-F1 | ${c} R² | ${c} text CE`).join(' | ')} | score | mean text CE | train s |`,
+  `| loss weights (class balance) | ${catalogNames.map((c) => `${c} macro-F1 | ${c} R² | ${c} text CE`).join(' | ')} | score | mean text CE | train s |`,
   `|---|${catalogNames.map(() => '---|---|---').join('|')}|---|---|---|`,
-  ...rows.map((r) => `| ${r === chosen ? `**${r.weights}** (chosen)` : r.weights} | ${r.catalogs.map((c) => `${f(c.macroF1)} | ${f(c.r2)} | ${f(c.textCe)}`).join(' | ')} | ${f(r.score)} | ${f(r.textCe)} | ${r.trainSeconds.toFixed(0)} |`),
+  ...rows.map((r) => `| ${r === chosen ? `**${label(r)}** (chosen)` : label(r)} | ${r.catalogs.map((c) => `${f(c.macroF1)} | ${f(c.r2)} | ${f(c.textCe)}`).join(' | ')} | ${f(r.score)} | ${f(r.textCe)} | ${r.trainSeconds.toFixed(0)} |`),
   '',
 ];
 writeFileSync(out, lines.join('\n'));
 console.log(lines.join('\n'));
-console.log(`chosen: ${chosen.weights} (written to ${out})`);
+console.log(`chosen: ${chosen.setting} (written to ${out})`);

@@ -79,6 +79,12 @@ export interface TrainSettings {
   /** false: no decoder loss (the decoder's weights are kept as they are). */
   decoder: boolean;
   lossWeights: LossWeights;
+  /**
+   * Class balancing of the attribute losses: class c of an attribute weighs (n_c / n̄)^-p, p this
+   * power (0: off; 0.5: inverse square root of the frequency), so rare classes, which macro-F1
+   * counts as much as common ones, are not left unlearnt. See classBalanceWeights.
+   */
+  classBalance?: number;
   /** Validation items per catalog (a subset of the validation split). */
   valItems: number;
   checkpointMinutes: number;
@@ -166,6 +172,32 @@ interface CatalogRun {
   batch: Omit<BatchContext, 'items'>;
 }
 
+/**
+ * Per-class loss weights of one attribute from its training counts: (n_c / n̄)^-power, clipped to
+ * [1/10, 10] so a class seen once cannot dominate, then scaled so the weights average 1 over the
+ * labelled items (the loss keeps its scale). Classes never seen get the largest weight.
+ */
+export function classBalanceWeights(counts: readonly number[], power: number): Float32Array {
+  const total = counts.reduce((s, n) => s + n, 0);
+  if (total === 0 || power === 0) return new Float32Array(counts.length).fill(1);
+  const mean = total / counts.length;
+  const raw = counts.map((n) => Math.min(10, Math.max(0.1, (Math.max(n, 1) / mean) ** -power)));
+  const perItem = counts.reduce((s, n, c) => s + n * raw[c], 0) / total;
+  return Float32Array.from(raw, (w) => w / perItem);
+}
+
+/** The class weights of every attribute of a catalog, from its training items, on the GPU. */
+function classWeightTensors(ctx: GpuContext, c: CatalogRun, power: number): Tensor[] {
+  const attrs = c.schema.labels.attributes;
+  const counts = attrs.map((a) => new Array<number>(a.classes.length).fill(0));
+  for (const item of c.train) {
+    c.schema.labels.encode(item).forEach((label, i) => {
+      if (label !== MISSING) counts[i][label]++;
+    });
+  }
+  return attrs.map((a, i) => ctx.tensor(classBalanceWeights(counts[i], power), [a.classes.length], 'f32', `class-weights.${c.schema.name}.${a.name}`));
+}
+
 const HUBER_DELTA = 1;
 /** Steps whose mean duration plans a --minutes run. */
 const PLAN_WINDOW = 30;
@@ -228,7 +260,7 @@ function plannedFromSettings(s: TrainSettings, batchesPerEpoch: number): number 
   return Number.isFinite(planned) ? planned : null;
 }
 
-const SETTING_KEYS = ['data', 'config', 'epochs', 'steps', 'minutes', 'batchSize', 'lr', 'weightDecay', 'clipNorm', 'warmupSteps', 'init', 'limit', 'seed', 'task', 'hierarchy', 'decoder', 'lossWeights', 'valItems', 'textItems', 'maxTokens', 'checkpointMinutes', 'logEvery', 'vocabSize', 'cacheDir'] as const satisfies readonly (keyof TrainSettings)[];
+const SETTING_KEYS = ['data', 'config', 'epochs', 'steps', 'minutes', 'batchSize', 'lr', 'weightDecay', 'clipNorm', 'warmupSteps', 'init', 'limit', 'seed', 'task', 'hierarchy', 'decoder', 'lossWeights', 'classBalance', 'valItems', 'textItems', 'maxTokens', 'checkpointMinutes', 'logEvery', 'vocabSize', 'cacheDir'] as const satisfies readonly (keyof TrainSettings)[];
 
 /** The settings part of the options (what a checkpoint saves). */
 function settingsOf(o: TrainOptions): TrainSettings {
@@ -333,6 +365,7 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
     ...(text ? decoderParams(config) : []),
   ].map((s) => s.name);
   const taus = ctx.tensor(config.priceQuantiles, [2], 'f32', 'price.taus');
+  const classWeights = new Map(catalogs.map((c) => [c, settings.classBalance ? classWeightTensors(ctx, c, settings.classBalance) : null]));
 
   const batchesPerEpoch = catalogs.reduce((s, c) => s + Math.floor(c.train.length / settings.batchSize), 0);
   const state: TrainerState = r.resumed?.state ?? {
@@ -389,7 +422,7 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
   const validateAll = async (): Promise<CatalogMetrics[]> => {
     const t0 = performance.now();
     const metrics: CatalogMetrics[] = [];
-    for (const c of catalogs) metrics.push(await validate(ctx, params, config, c, taus, settings, text));
+    for (const c of catalogs) metrics.push(await validate(ctx, params, config, c, taus, settings, text, classWeights.get(c)!));
     log(out, { type: 'validation', step: opt.stepCount, epoch: state.epoch, seconds: Math.round((performance.now() - t0) / 100) / 10, subset: `first ${settings.valItems} validation items per catalog`, metrics });
     return metrics;
   };
@@ -420,7 +453,7 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
       const c = catalogs[ref.catalog];
       const t0 = performance.now();
       const host = hostBatch({ ...c.batch, items: c.train }, ref.items, { seed: settings.seed, epoch: state.epoch, augment: true, prompts: text ? (settings.hierarchy ? TRAIN_PROMPTS : { ...TRAIN_PROMPTS, hierarchy: false }) : null });
-      const report = await trainStep(ctx, params, config, c.schema, host, taus, opt, settings, text);
+      const report = await trainStep(ctx, params, config, c.schema, host, taus, opt, settings, text, classWeights.get(c)!);
       const seconds = (performance.now() - t0) / 1000;
       sessionSeconds += seconds;
       state.trainSeconds = sessionStartSeconds + sessionSeconds;
@@ -493,6 +526,7 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
   } finally {
     opt.dispose();
     taus.dispose();
+    for (const weights of classWeights.values()) for (const t of weights ?? []) t.dispose();
     for (const p of params.values()) p.value.dispose();
   }
 }
@@ -539,7 +573,17 @@ export function disposeInputs(x: StepInputs): void {
  * The losses of one batch on a tape: the fused head's attribute and price terms, and the decoder's
  * token CE when `text`. Returns the weighted total and every named part (all retained).
  */
-export function lossGraph(tape: Tape, params: Map<string, Parameter>, config: ModelConfig, schema: CatalogSchema, x: StepInputs, taus: Tensor, s: TrainSettings, text: boolean): { total: Var; parts: Record<string, Var>; logits: Var } {
+export function lossGraph(
+  tape: Tape,
+  params: Map<string, Parameter>,
+  config: ModelConfig,
+  schema: CatalogSchema,
+  x: StepInputs,
+  taus: Tensor,
+  s: TrainSettings,
+  text: boolean,
+  classWeights: readonly Tensor[] | null = null,
+): { total: Var; parts: Record<string, Var>; logits: Var } {
   const vars = new Map<string, Var>();
   const w = (name: string): Var => {
     let v = vars.get(name);
@@ -558,7 +602,7 @@ export function lossGraph(tape: Tape, params: Map<string, Parameter>, config: Mo
   if (s.task !== 'price') {
     let col = 0;
     head.attributes.forEach((a, i) => {
-      heads.push({ kind: 'crossEntropy', name: `attr.${a.name}`, weight: s.lossWeights.attr / head.attributes.length, col0: col, classes: a.values.length, labels: x.labels[i] });
+      heads.push({ kind: 'crossEntropy', name: `attr.${a.name}`, weight: s.lossWeights.attr / head.attributes.length, col0: col, classes: a.values.length, labels: x.labels[i], classWeight: classWeights?.[i] });
       col += a.values.length;
     });
   }
@@ -583,12 +627,12 @@ export function lossGraph(tape: Tape, params: Map<string, Parameter>, config: Mo
 }
 
 /** One step: upload, forward, backward and AdamW in one recorder and one submit; one readback. */
-async function trainStep(ctx: GpuContext, params: Map<string, Parameter>, config: ModelConfig, schema: CatalogSchema, host: HostBatch, taus: Tensor, opt: AdamW, s: TrainSettings, text: boolean): Promise<StepReport> {
+async function trainStep(ctx: GpuContext, params: Map<string, Parameter>, config: ModelConfig, schema: CatalogSchema, host: HostBatch, taus: Tensor, opt: AdamW, s: TrainSettings, text: boolean, classWeights: readonly Tensor[] | null): Promise<StepReport> {
   const inputs = upload(ctx, config, host);
   const rec = ctx.recorder('train-step');
   const tape = new Tape(rec);
   try {
-    const { total, parts } = lossGraph(tape, params, config, schema, inputs, taus, s, text);
+    const { total, parts } = lossGraph(tape, params, config, schema, inputs, taus, s, text, classWeights);
     tape.backward(total);
     const result = opt.step(rec, Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.value])));
     tape.dispose();
@@ -604,7 +648,7 @@ async function trainStep(ctx: GpuContext, params: Map<string, Parameter>, config
  * and macro-F1, price MAE/R²/interval coverage in the catalog's price unit, and (with the decoder)
  * token CE and perplexity with complete prompts.
  */
-async function validate(ctx: GpuContext, params: Map<string, Parameter>, config: ModelConfig, c: CatalogRun, taus: Tensor, s: TrainSettings, text: boolean): Promise<CatalogMetrics> {
+async function validate(ctx: GpuContext, params: Map<string, Parameter>, config: ModelConfig, c: CatalogRun, taus: Tensor, s: TrainSettings, text: boolean, classWeights: readonly Tensor[] | null): Promise<CatalogMetrics> {
   const head = c.schema.head;
   const truth: (string | null)[][] = head.attributes.map(() => []);
   const predicted: string[][] = head.attributes.map(() => []);
@@ -622,7 +666,7 @@ async function validate(ctx: GpuContext, params: Map<string, Parameter>, config:
     const rec = ctx.recorder('validate');
     const tape = new Tape(rec);
     try {
-      const { logits, parts } = lossGraph(tape, params, config, c.schema, inputs, taus, s, text);
+      const { logits, parts } = lossGraph(tape, params, config, c.schema, inputs, taus, s, text, classWeights);
       rec.submit();
       const out = (await logits.value.read()) as Float32Array;
       if (parts.text && host.tokens) {

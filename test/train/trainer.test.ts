@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presetConfig, validateConfig, type ModelConfig } from '../../src/model/config.ts';
 import { readCheckpoint } from '../../src/node/checkpoint.ts';
 import { readWeightsFolder } from '../../src/node/weights.ts';
-import { DEFAULT_SETTINGS, train, type TrainOptions } from '../../src/train/trainer.ts';
+import { classBalanceWeights, DEFAULT_SETTINGS, train, type TrainOptions } from '../../src/train/trainer.ts';
 import { encodeBaselineJpeg, tempDir, writeCatalog } from '../data/fixtures.ts';
 import { useGpu } from '../helpers/gpu.ts';
 
@@ -88,6 +88,19 @@ describe('the multitask trainer', () => {
     expect(weights.config.backbone.dim).toBe(32);
     // The manifest carries every attribute value of the training split: grounding's vocabulary.
     expect(weights.manifest.catalogs[0].vocabulary).toEqual({ colour: ['Blue', 'Red'] });
+  });
+
+  it('class balancing: rarer classes weigh more, the loss keeps its scale, and a balanced run learns', async () => {
+    const counts = [900, 90, 9, 1, 0];
+    const w = Array.from(classBalanceWeights(counts, 0.5));
+    for (let c = 1; c < 4; c++) expect(w[c]).toBeGreaterThan(w[c - 1]);
+    expect(w[4]).toBe(w[3]); // an unseen class weighs as one seen once
+    // Averaged over the labelled items the weights are 1; clipping bounds the spread to 100x.
+    expect(counts.reduce((s, n, c) => s + n * w[c], 0) / 1000).toBeCloseTo(1, 5);
+    expect(w[4] / w[0]).toBeLessThanOrEqual(100 + 1e-6);
+    expect(Array.from(classBalanceWeights(counts, 0))).toEqual([1, 1, 1, 1, 1]);
+    const result = await train({ ...base(join(root, 'balanced')), steps: 12, classBalance: 0.5 });
+    expect(result.validation[0].attributes.colour.accuracy).toBeGreaterThan(0.9);
   });
 
   it('resumes from a checkpoint to exactly the parameters of an uninterrupted run', async () => {
