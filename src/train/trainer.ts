@@ -81,8 +81,9 @@ export interface TrainSettings {
   lossWeights: LossWeights;
   /**
    * Class balancing of the attribute losses: class c of an attribute weighs (n_c / n̄)^-p, p this
-   * power (0: off; 0.5: inverse square root of the frequency), so rare classes, which macro-F1
-   * counts as much as common ones, are not left unlearnt. See classBalanceWeights.
+   * power (0: off; 0.5, the default chosen by docs/sweep.md: inverse square root of the frequency),
+   * so rare classes, which macro-F1 counts as much as common ones, are not left unlearnt. See
+   * classBalanceWeights.
    */
   classBalance?: number;
   /** Validation items per catalog (a subset of the validation split). */
@@ -125,6 +126,7 @@ export const DEFAULT_SETTINGS: Omit<TrainSettings, 'data'> = {
   hierarchy: true,
   decoder: true,
   lossWeights: DEFAULT_LOSS_WEIGHTS,
+  classBalance: 0.5,
   valItems: 500,
   textItems: 8,
   checkpointMinutes: 5,
