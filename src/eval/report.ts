@@ -256,7 +256,8 @@ export function resultsTable(rows: readonly ResultRow[]): string {
       p ? cell(r.price.mae, 2) : '—', p ? cell(r.price.r2) : '—', p ? cell(r.price.r2_log) : '—', p ? pct(r.price.interval_coverage) : '—',
       t ? cell(r.text.title.rougeL) : '—', t ? cell(d.rouge1) : '—', t ? cell(d.rouge2) : '—', t ? cell(d.rougeL) : '—', t ? cell(d.bleu) : '—',
       t ? pct(h.contradiction_rate_vs_truth) : '—', t ? cell(h.mention_precision_vs_truth) : '—', t ? pct(h.listings_with_mentions) : '—', t ? pct(h.contradiction_rate_vs_predicted) : '—', t ? cell(h.paper_metric, 2) : '—', t ? pct(h.human_baseline) : '—',
-      `${cell(r.latency.median_ms, 1)} / ${cell(r.latency.p90_ms, 1)}`, cell(r.latency.decode_tokens_per_s, 0),
+      // A row without text decodes one token per listing: its tokens/s would measure nothing.
+      `${cell(r.latency.median_ms, 1)} / ${cell(r.latency.p90_ms, 1)}`, t ? cell(r.latency.decode_tokens_per_s, 0) : '—',
     ];
   });
   return table(header, body);

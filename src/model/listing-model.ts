@@ -294,13 +294,17 @@ export class ListingModel {
     const maxTitle = options.maxTitleTokens ?? 24;
     const lengths = prompts.map((p) => p.length);
     // Step s writes the rows' K/V at their prompt length + s. Each step is recorded while the GPU
-    // runs the one before (its inputs, the token just read back, are written when it is submitted).
+    // runs the one before, as two command buffers: the forward pass (its inputs, the token just read
+    // back, are written when it is submitted) and the masked pick, submitted once the grounding mask
+    // is written, so the GPU runs the forward pass while the CPU computes the mask.
     const recordStep = (step: number) => {
-      const { rec, logits } = session.record(lengths.map((len) => len + step));
-      const next = choose(rec, logits, step + 1);
+      const { rec: forward, logits } = session.record(lengths.map((len) => len + step));
+      forward.finish();
+      const pick = this.ctx.recorder('decode-pick');
+      const next = choose(pick, logits, step + 1);
       logits.dispose();
-      rec.finish();
-      return { rec, next };
+      pick.finish();
+      return { forward, pick, next };
     };
     let ahead: ReturnType<typeof recordStep> | null = null;
     try {
@@ -330,28 +334,26 @@ export class ListingModel {
         }
         if (done.every(Boolean) || step + 1 >= maxNew) break;
         const ts = now();
+        const current = ahead!;
+        session.setInputs(chosen, lengths.map((len) => len + step));
+        current.forward.submit();
         session.setMask(
           groundings,
           states,
           generated.map((g) => repeatedNgramBans(g, noRepeat)),
           generated.map((g, b) => (fields[b] === 'title' && g.length >= maxTitle ? descId : null)),
         );
-        const ta = now();
-        session.setInputs(chosen, lengths.map((len) => len + step));
-        const current = ahead!;
-        current.rec.submit();
-        const tb = now();
+        current.pick.submit();
         ahead = step + 2 < maxNew ? recordStep(step + 1) : null;
-        const tc = now();
         chosen = (await current.next.read()) as Uint32Array;
-        (globalThis as any).PH ??= []; (globalThis as any).PH.push([ta - ts, tb - ta, tc - tb, now() - tc]);
         current.next.dispose();
         stepMs.push(now() - ts);
       }
       timings.decode_ms = now() - t0;
     } finally {
       if (ahead) {
-        ahead.rec.discard();
+        ahead.forward.discard();
+        ahead.pick.discard();
         ahead.next.dispose();
       }
       session.dispose();

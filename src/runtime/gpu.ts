@@ -36,11 +36,7 @@ export interface AdapterDescription {
   name: string;
 }
 
-const PRECISE = !!(globalThis as any).process?.env?.PRECISE_SLEEP;
-const futex = PRECISE ? new Int32Array(new SharedArrayBuffer(4)) : null;
-const sleep = (ms: number) => (futex ? (Atomics.wait(futex, 0, 0, ms), Promise.resolve()) : new Promise<void>((r) => setTimeout(r, ms)));
-const SHARE = PRECISE ? 0.92 : 0.85;
-const MIN_SLEEP = PRECISE ? 0.1 : 1;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The engine's handle on one GPU device: limits, optional features, the buffer pool, the kernel
@@ -272,8 +268,8 @@ export class GpuContext {
     }
     const { label, time } = last;
     const prev = this.expectedMs.get(label);
-    const remaining = (expectedMs ?? prev ?? 0) * SHARE - (performance.now() - time);
-    if (remaining > MIN_SLEEP) await sleep(remaining);
+    const remaining = (expectedMs ?? prev ?? 0) * 0.85 - (performance.now() - time);
+    if (remaining > 1) await sleep(remaining);
     const woke = performance.now();
     await this.guard(done());
     const now = performance.now();
@@ -283,7 +279,7 @@ export class GpuContext {
     // compile, a larger input) would keep later waits oversleeping, decaying only ~5% per wait.
     // A wait much longer than expected (another process took the cores) moves the estimate by at
     // most 1.3x: an oversleep costs the whole excess, an undersleep only some polling.
-    const doneBeforeWaking = PRECISE ? remaining > 5 && now - woke < 0.5 : remaining > 1 && now - woke < 1;
+    const doneBeforeWaking = remaining > 1 && now - woke < 1;
     const took = now - time;
     this.expectedMs.set(label, prev === undefined ? took : doneBeforeWaking ? prev * 0.5 : prev * 0.7 + Math.min(took, 2 * prev) * 0.3);
     this.throwPending();

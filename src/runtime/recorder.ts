@@ -106,6 +106,8 @@ export class Recorder {
     this.assertOpen();
     this.endPass();
     this.ctx.timer?.resolve(this.encoder, this.profiled);
+    // Held from here until submit or discard, so the upload below is not overwritten meanwhile.
+    this.ctx.uniforms.holds++;
     this.ctx.uniforms.flush();
     this.commands = this.encoder.finish({ label: this.label });
     this.ctx.closeRecorder(this);
@@ -113,8 +115,8 @@ export class Recorder {
 
   /** Submit (finishing first if needed). Returns the labels of profiled dispatches (empty unless timing is on). */
   submit(): { kernel: string; index: number }[] {
-    if (!this.commands) this.finish();
     if (this.closed) throw new AtelierGpuError('usage', `recorder ${this.label} was already submitted or discarded`);
+    if (!this.commands) this.finish();
     this.ctx.submit(this.commands!, this.label);
     this.settleAfterSubmit();
     return this.profiled;
@@ -122,19 +124,23 @@ export class Recorder {
 
   /** Drop a finished recording that will not run (a decode step recorded ahead and not needed). */
   discard(): void {
-    if (!this.commands) this.finish();
     if (this.closed) throw new AtelierGpuError('usage', `recorder ${this.label} was already submitted or discarded`);
+    if (!this.commands) this.finish();
     this.settleAfterSubmit();
   }
 
   private settleAfterSubmit(): void {
     this.closed = true;
     this.commands = null;
+    this.ctx.uniforms.release();
     for (const fn of this.afterSubmit.splice(0)) fn();
   }
 
   /** Submit what was recorded so far and continue in a fresh encoder (used when the ring fills up). */
   flushAndContinue(): void {
+    if (this.ctx.uniforms.holds > 0) {
+      throw new AtelierGpuError('usage', `recorder ${this.label}: the uniform ring is full while another recording waits to be submitted (submit it first, or enlarge uniformRingBytes)`);
+    }
     this.endPass();
     this.ctx.timer?.resolve(this.encoder, this.profiled.splice(0));
     this.ctx.uniforms.flush();
@@ -156,8 +162,10 @@ export class Recorder {
 
 /**
  * The shared uniform ring: one uniform buffer, a CPU mirror, and a cursor. Slots are handed out in
- * order while a recorder is open; flush() uploads [0, cursor) and rewinds. Reuse after flush is safe
- * because queue operations run in order: the next writeBuffer lands after the submitted work read it.
+ * order while a recorder is open; flush() uploads the slots written since the last flush. The ring
+ * rewinds to 0 only when no finished recording waits to be submitted (`holds`): a rewind followed
+ * by an upload would overwrite what such a recording will read. Reuse after a submit is safe
+ * because queue operations run in order: the next upload lands after the submitted work read it.
  */
 export class UniformRing {
   readonly buffer: GPUBuffer;
@@ -166,6 +174,10 @@ export class UniformRing {
   private readonly u32: Uint32Array;
   private readonly i32: Int32Array;
   private cursor = 0;
+  /** Start of the slots not uploaded yet. */
+  private uploaded = 0;
+  /** Recordings finished (their slots uploaded) but not yet submitted or discarded. */
+  holds = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -196,10 +208,17 @@ export class UniformRing {
     return offset;
   }
 
+  /** Upload the slots written since the last flush; rewind when no finished recording needs the ring. */
   flush(): void {
-    if (this.cursor === 0) return;
-    this.device.queue.writeBuffer(this.buffer, 0, this.mirror, 0, this.cursor);
-    this.cursor = 0;
+    if (this.cursor > this.uploaded) this.device.queue.writeBuffer(this.buffer, this.uploaded, this.mirror, this.uploaded, this.cursor - this.uploaded);
+    this.uploaded = this.cursor;
+    if (this.holds === 0) this.cursor = this.uploaded = 0;
+  }
+
+  /** A finished recording was submitted or discarded. */
+  release(): void {
+    this.holds--;
+    if (this.holds === 0) this.cursor = this.uploaded = 0;
   }
 }
 

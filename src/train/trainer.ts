@@ -416,6 +416,7 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
       hierarchy: settings.hierarchy,
       decoder: settings.decoder,
       loss_weights: settings.lossWeights,
+      class_balance: settings.classBalance ?? 0,
     });
     log(out, { type: 'checkpoint', step: opt.stepCount, dir });
     return dir;

@@ -102,3 +102,42 @@ describe('uniform ring overflow', () => {
     inc.dispose();
   });
 });
+
+describe('recordings finished ahead of their submission', () => {
+  const gpu = useGpu();
+
+  it('keep their kernel parameters while a later recording is made, and take inputs written after finishing', async () => {
+    const ctx = gpu();
+    const n = 64;
+    const a = ctx.tensor(randomArray(n, 5), [n]);
+    const b = ctx.tensor(randomArray(n, 6), [n]);
+    // First: a + b (add). Second, recorded and finished before the first is submitted: (a + b) * b.
+    const first = ctx.recorder('ahead-1');
+    const sum = binary(first, 'add', a, b);
+    first.finish();
+    const second = ctx.recorder('ahead-2');
+    const product = binary(second, 'mul', sum, b);
+    second.finish();
+    // An input written after both finished lands before either runs.
+    const late = randomArray(n, 7);
+    ctx.write(b, late);
+    first.submit();
+    second.submit();
+    const aHost = await a.read();
+    const got = await product.read();
+    for (let i = 0; i < n; i++) expect(got[i]).toBeCloseTo((aHost[i] + late[i]) * late[i], 5);
+    for (const t of [a, b, sum, product]) t.dispose();
+  });
+
+  it('a discarded recording releases what it held', async () => {
+    const ctx = gpu();
+    const x = ctx.tensor(randomArray(8, 8), [8]);
+    const rec = ctx.recorder('discarded');
+    const y = binary(rec, 'add', x, x);
+    rec.finish();
+    rec.discard();
+    expect(ctx.uniforms.holds).toBe(0);
+    expect(() => rec.submit()).toThrow(/already submitted or discarded/);
+    for (const t of [x, y]) t.dispose();
+  });
+});
