@@ -277,8 +277,8 @@ export class ListingModel {
     const prompts = facts.map((f) => encodePrompt(tok, f));
     const maxNew = this.maxNewTokens(prompts, options);
     const mode = options.grounding ?? 'prompted';
-    const groundings = facts.map((f) => (mode === 'off' ? null : createGrounding(cat.grounding, Object.fromEntries(f.map((x) => [x.name, x.value])), mode)));
-    const states = groundings.map((g) => g?.start('title') ?? null);
+    let groundings: (Grounding | null)[] = [];
+    let states: (GroundingState | null)[] = [];
     const session = new DecoderSession(this, batch);
     const choose = (rec: Recorder, logits: Tensor, step: number) =>
       options.temperature && options.temperature > 0
@@ -308,13 +308,18 @@ export class ListingModel {
     };
     let ahead: ReturnType<typeof recordStep> | null = null;
     try {
-      // 4. prefill
+      // 4. prefill: its forward pass goes first; the grounding automata and the first mask are
+      // built while the GPU runs it, then the masked pick follows.
       let t0 = now();
-      session.setMask(groundings, states, []);
       const { rec, logits } = session.prefill(imageTokens, prompts);
-      let next = choose(rec, logits, 0);
-      logits.dispose();
       rec.submit();
+      groundings = facts.map((f) => (mode === 'off' ? null : createGrounding(cat.grounding, Object.fromEntries(f.map((x) => [x.name, x.value])), mode)));
+      states = groundings.map((g) => g?.start('title') ?? null);
+      session.setMask(groundings, states, []);
+      const pick = this.ctx.recorder('prefill-pick');
+      const next = choose(pick, logits, 0);
+      logits.dispose();
+      pick.submit();
       if (maxNew > 1) ahead = recordStep(0);
       let chosen = (await next.read()) as Uint32Array;
       next.dispose();

@@ -3,6 +3,7 @@
  * weights unless told otherwise) and the listing model, behind the small interface the `list`
  * and `batch` commands and the benchmarks use.
  */
+import { availableParallelism } from 'node:os';
 import type { PixelImage } from '../data/preprocess.ts';
 import { ListingModel, type ListOptions } from '../model/listing-model.ts';
 import type { Listing } from '../model/listing.ts';
@@ -36,7 +37,8 @@ export async function createListingEngine(options: ListingEngineOptions): Promis
   if (options.catalog && !bundle.catalogs.some((c) => c.name === options.catalog)) {
     throw new Error(`the weights have no catalog '${options.catalog}' (they have: ${bundle.catalogs.map((c) => c.name).join(', ')})`);
   }
-  const ctx = await createNodeContext();
+  // Listing is latency-bound: leave the JS thread a core of its own (see NodeGpuOptions).
+  const ctx = await createNodeContext({ softwareThreads: Math.max(1, availableParallelism() - 1) });
   try {
     const model = ListingModel.load(ctx, bundle, { weights: options.weightsDtype });
     const maxBatch = Math.max(1, Math.min(options.batchSize, MAX_BATCH));
