@@ -20,10 +20,12 @@
  * in a completed forbidden phrase, and no accepted text contains one: the guarantee is stronger
  * than the metric, which also skips advice sentences, part nouns and excused secondary colours.
  *
- * Special tokens are never banned and feed no text. Costs: the per-vocabulary tables are built
- * once per (lexicon, vocabulary); a listing's automaton in well under a millisecond; the banned set
- * of a state one pass over the vocabulary's characters, cached per state, so most steps are a
- * lookup.
+ * Special tokens are never banned and feed no text. Costs: one automaton over every form of the
+ * lexicon is built once per (lexicon, vocabulary) and shared by all listings; a listing only marks
+ * which of its phrases are forbidden (microseconds, no allocation beyond one byte per phrase). The
+ * tokens that complete some phrase from a state are found in one pass over the vocabulary's
+ * characters the first time any listing reaches that state, and kept; a listing's banned set is
+ * then a filter of that short list, so most steps are a lookup.
  */
 import {
   attributeMentions,
@@ -55,6 +57,8 @@ export interface GroundingVocabulary {
   classes: Uint8Array;
   offsets: Uint32Array;
   special: ReadonlySet<number>;
+  /** The automaton over every form of the lexicon, shared by all listings. */
+  automaton: Automaton;
 }
 
 function charClass(classOf: ReadonlyMap<string, number>, ch: string): number {
@@ -82,6 +86,7 @@ export function prepareGroundingVocabulary(
     }
   }
   if (next > 255) throw new RangeError(`grounding: the lexicon's alphabet has ${next - 2} characters, more than 253`);
+  const phrases = [...new Set([...lexicon.attributes.values()].flatMap((attr) => [...attr.forms.keys()]))].sort();
   const offsets = new Uint32Array(tokenText.length + 1);
   const seqs: number[][] = [];
   let total = 0;
@@ -99,47 +104,61 @@ export function prepareGroundingVocabulary(
       throw new RangeError(`grounding: special token id ${id} is outside the vocabulary of ${tokenText.length} tokens`);
     }
   }
-  return { lexicon, classOf, alphabetSize: next, classes, offsets, special: new Set(specialTokenIds) };
+  return { lexicon, classOf, alphabetSize: next, classes, offsets, special: new Set(specialTokenIds), automaton: buildAutomaton(classOf, next, phrases) };
 }
 
-/** One segment's automaton over its forbidden phrases. */
+/**
+ * The Aho–Corasick automaton over " " + every form of the lexicon. A state's outputs are the
+ * phrases that end there (itself or via its suffix links); which of them are forbidden is the
+ * listing's business.
+ */
 interface Automaton {
   /** Dense transitions: goto[state * alphabetSize + class]. */
   goto: Int32Array;
-  /** Whether a forbidden phrase ends at this state (itself or via its suffix links). */
-  complete: Uint8Array;
+  /** Phrase ids ending at state s: outputIds[outputStart[s] .. outputStart[s + 1]). */
+  outputStart: Uint32Array;
+  outputIds: Int32Array;
   /** Whether the state was entered by a separator (consecutive separators collapse into one). */
   afterSeparator: Uint8Array;
   start: number;
-  /** Banned token ids per state, computed on first use. */
-  bannedCache: Map<number, Int32Array>;
+  /** Phrase (form, words joined by spaces) -> id. */
+  phraseIds: ReadonlyMap<string, number>;
+  /** Per state, the tokens that complete a phrase from it and the phrases each completes (first use fills it). */
+  firing: Map<number, FiringTokens>;
 }
 
-function buildAutomaton(vocab: GroundingVocabulary, phrases: readonly string[]): Automaton {
-  const A = vocab.alphabetSize;
+/** Tokens that complete at least one phrase when fed from a given state. */
+interface FiringTokens {
+  tokens: Int32Array;
+  /** Phrases completed by tokens[i]: phrases[start[i] .. start[i + 1]). */
+  start: Uint32Array;
+  phrases: Int32Array;
+}
+
+function buildAutomaton(classOf: ReadonlyMap<string, number>, A: number, phrases: readonly string[]): Automaton {
   const children: Map<number, number>[] = [new Map()];
-  const terminal: boolean[] = [false];
+  const terminal: number[] = [-1];
   const sepEntered: boolean[] = [false];
-  for (const phrase of phrases) {
+  phrases.forEach((phrase, id) => {
     let node = 0;
     for (const ch of ' ' + phrase) {
-      const cls = ch === ' ' ? SEPARATOR : vocab.classOf.get(ch)!;
+      const cls = ch === ' ' ? SEPARATOR : classOf.get(ch)!;
       let child = children[node].get(cls);
       if (child === undefined) {
         child = children.length;
         children.push(new Map());
-        terminal.push(false);
+        terminal.push(-1);
         sepEntered.push(cls === SEPARATOR);
         children[node].set(cls, child);
       }
       node = child;
     }
-    terminal[node] = true;
-  }
+    terminal[node] = id;
+  });
   const n = children.length;
   const goto = new Int32Array(n * A);
   const fail = new Int32Array(n);
-  const complete = new Uint8Array(n);
+  const outputs: number[][] = Array.from({ length: n }, () => []);
   // Breadth-first: a state's failure link and transitions are known before its children's.
   const queue: number[] = [];
   for (let c = 0; c < A; c++) {
@@ -149,7 +168,7 @@ function buildAutomaton(vocab: GroundingVocabulary, phrases: readonly string[]):
   }
   for (let head = 0; head < queue.length; head++) {
     const node = queue[head];
-    complete[node] = terminal[node] || complete[fail[node]] ? 1 : 0;
+    outputs[node] = terminal[node] >= 0 ? [terminal[node], ...outputs[fail[node]]] : outputs[fail[node]];
     for (let c = 0; c < A; c++) {
       const child = children[node].get(c);
       if (child !== undefined) {
@@ -161,13 +180,63 @@ function buildAutomaton(vocab: GroundingVocabulary, phrases: readonly string[]):
       }
     }
   }
-  return { goto, complete, afterSeparator: Uint8Array.from(sepEntered, Number), start: goto[SEPARATOR], bannedCache: new Map() };
+  const outputStart = new Uint32Array(n + 1);
+  for (let s = 0; s < n; s++) outputStart[s + 1] = outputStart[s] + outputs[s].length;
+  const outputIds = new Int32Array(outputStart[n]);
+  outputs.forEach((o, s) => outputIds.set(o, outputStart[s]));
+  return {
+    goto,
+    outputStart,
+    outputIds,
+    afterSeparator: Uint8Array.from(sepEntered, Number),
+    start: goto[SEPARATOR],
+    phraseIds: new Map(phrases.map((p, i) => [p, i])),
+    firing: new Map(),
+  };
 }
 
 /** The state after feeding one character class; runs of separators collapse into one. */
 function step(a: Automaton, A: number, state: number, cls: number): number {
   if (cls === SEPARATOR && a.afterSeparator[state]) return state;
   return a.goto[state * A + cls];
+}
+
+/**
+ * The phrases token `token` completes when fed from `state`: those ending where a separator inside
+ * the token follows, and those ending at its last character (the next token may start with one).
+ */
+function completedBy(vocab: GroundingVocabulary, state: number, token: number, out: number[]): void {
+  const a = vocab.automaton;
+  let s = state;
+  for (let i = vocab.offsets[token], end = vocab.offsets[token + 1]; i < end; i++) {
+    const cls = vocab.classes[i];
+    if (cls === SEPARATOR) for (let o = a.outputStart[s]; o < a.outputStart[s + 1]; o++) out.push(a.outputIds[o]);
+    s = step(a, vocab.alphabetSize, s, cls);
+  }
+  for (let o = a.outputStart[s]; o < a.outputStart[s + 1]; o++) out.push(a.outputIds[o]);
+}
+
+/** The tokens that complete some phrase from `state`, computed once per state for all listings. */
+function firingTokens(vocab: GroundingVocabulary, state: number): FiringTokens {
+  const a = vocab.automaton;
+  let f = a.firing.get(state);
+  if (!f) {
+    const tokens: number[] = [];
+    const start: number[] = [0];
+    const phrases: number[] = [];
+    for (let t = 0; t + 1 < vocab.offsets.length; t++) {
+      if (vocab.special.has(t)) continue;
+      const before = phrases.length;
+      completedBy(vocab, state, t, phrases);
+      if (phrases.length > before) {
+        tokens.push(t);
+        start.push(phrases.length);
+      }
+    }
+    f = { tokens: Int32Array.from(tokens), start: Uint32Array.from(start), phrases: Int32Array.from(phrases) };
+    a.firing.set(state, f);
+  }
+  return f;
 }
 
 /** A decoding position: the segment being written and the automaton state after its text so far. */
@@ -211,35 +280,39 @@ export type GroundingMode = 'prompted' | 'strict';
 
 /** Builds the constraint for one listing from its prompted attribute values. */
 export function createGrounding(vocab: GroundingVocabulary, prompted: PromptedValues, mode: GroundingMode = 'prompted'): Grounding {
+  const a = vocab.automaton;
   const A = vocab.alphabetSize;
   const forbidden = {
     title: forbiddenPhrases(vocab.lexicon, prompted, 'title', mode),
     description: forbiddenPhrases(vocab.lexicon, prompted, 'description', mode),
   };
-  const automata = { title: buildAutomaton(vocab, forbidden.title), description: buildAutomaton(vocab, forbidden.description) };
-
-  const checkToken = (a: Automaton, state: number, token: number): number => {
-    let s = state;
-    for (let i = vocab.offsets[token], end = vocab.offsets[token + 1]; i < end; i++) {
-      const cls = vocab.classes[i];
-      // A forbidden phrase completed by the previous character and now closed by a separator.
-      if (cls === SEPARATOR && a.complete[s]) return -1;
-      s = step(a, A, s, cls);
-    }
-    return a.complete[s] ? -1 : s;
+  const flagsOf = (phrases: readonly string[]) => {
+    const flags = new Uint8Array(a.phraseIds.size);
+    for (const p of phrases) flags[a.phraseIds.get(p)!] = 1;
+    return flags;
   };
+  const flags = { title: flagsOf(forbidden.title), description: flagsOf(forbidden.description) };
+  const bannedCache = { title: new Map<number, Int32Array>(), description: new Map<number, Int32Array>() };
 
   return {
     forbidden,
-    start: (segment) => ({ segment, state: automata[segment].start }),
+    start: (segment) => ({ segment, state: a.start }),
     banned({ segment, state }) {
-      const a = automata[segment];
-      let ids = a.bannedCache.get(state);
+      let ids = bannedCache[segment].get(state);
       if (!ids) {
+        const f = firingTokens(vocab, state);
+        const isForbidden = flags[segment];
         const list: number[] = [];
-        for (let t = 0; t + 1 < vocab.offsets.length; t++) if (!vocab.special.has(t) && checkToken(a, state, t) < 0) list.push(t);
+        for (let i = 0; i < f.tokens.length; i++) {
+          for (let j = f.start[i]; j < f.start[i + 1]; j++) {
+            if (isForbidden[f.phrases[j]]) {
+              list.push(f.tokens[i]);
+              break;
+            }
+          }
+        }
         ids = Int32Array.from(list);
-        a.bannedCache.set(state, ids);
+        bannedCache[segment].set(state, ids);
       }
       return ids;
     },
@@ -248,13 +321,11 @@ export function createGrounding(vocab: GroundingVocabulary, prompted: PromptedVa
         throw new RangeError(`grounding: token id ${tokenId} is outside the vocabulary of ${vocab.offsets.length - 1} tokens`);
       }
       if (vocab.special.has(tokenId)) return { segment, state };
-      const a = automata[segment];
       let s = state;
       for (let i = vocab.offsets[tokenId], end = vocab.offsets[tokenId + 1]; i < end; i++) s = step(a, A, s, vocab.classes[i]);
       return { segment, state: s };
     },
     stateAfter(segment, text) {
-      const a = automata[segment];
       let s = a.start;
       for (const ch of text) s = step(a, A, s, charClass(vocab.classOf, ch));
       return { segment, state: s };
