@@ -303,8 +303,11 @@ export class ListingModel {
       const pick = this.ctx.recorder('decode-pick');
       const next = choose(pick, logits, step + 1);
       logits.dispose();
+      // The token's readback copy is part of the pick: no command buffer of its own per step.
+      const token = this.ctx.readAfter(pick, next);
+      pick.disposeAfterSubmit(next);
       pick.finish();
-      return { forward, pick, next };
+      return { forward, pick, token };
     };
     let ahead: ReturnType<typeof recordStep> | null = null;
     try {
@@ -350,8 +353,7 @@ export class ListingModel {
         );
         current.pick.submit();
         ahead = step + 2 < maxNew ? recordStep(step + 1) : null;
-        chosen = (await current.next.read()) as Uint32Array;
-        current.next.dispose();
+        chosen = (await current.token.read()) as Uint32Array;
         stepMs.push(now() - ts);
       }
       timings.decode_ms = now() - t0;
@@ -359,7 +361,7 @@ export class ListingModel {
       if (ahead) {
         ahead.forward.discard();
         ahead.pick.discard();
-        ahead.next.dispose();
+        ahead.token.release();
       }
       session.dispose();
     }

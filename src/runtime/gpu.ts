@@ -47,6 +47,21 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * kind of work took before (an exponential moving average per recorder label), and only then awaits
  * the completion promise, which by then resolves almost at once.
  */
+/** A readback recorded into a recording (GpuContext.readAfter). */
+export interface PendingRead {
+  read(): Promise<Float32Array | Uint32Array | Int32Array>;
+  /** Give the staging buffer back without reading (the recording was discarded). */
+  release(): void;
+}
+
+/** The tensor's elements in the bytes read back (f16 widened to f32). */
+function typedView(t: Tensor, raw: ArrayBuffer): Float32Array | Uint32Array | Int32Array {
+  if (t.dtype === 'f16') return fromF16Array(new Uint16Array(raw, 0, t.size));
+  if (t.dtype === 'u32') return new Uint32Array(raw, 0, t.size);
+  if (t.dtype === 'i32') return new Int32Array(raw, 0, t.size);
+  return new Float32Array(raw, 0, t.size);
+}
+
 export class GpuContext {
   readonly storagePool: BufferPool;
   readonly readPool: BufferPool;
@@ -201,11 +216,7 @@ export class GpuContext {
 
   /** Read a tensor back to the host (f16 widened to f32). */
   async read(t: Tensor): Promise<Float32Array | Uint32Array | Int32Array> {
-    const raw = await this.readBytes(t.buffer, 0, t.byteLength);
-    if (t.dtype === 'f16') return fromF16Array(new Uint16Array(raw, 0, t.size));
-    if (t.dtype === 'u32') return new Uint32Array(raw, 0, t.size);
-    if (t.dtype === 'i32') return new Int32Array(raw, 0, t.size);
-    return new Float32Array(raw, 0, t.size);
+    return typedView(t, await this.readBytes(t.buffer, 0, t.byteLength));
   }
 
   /** Copy bytes of any storage buffer to the host, waiting without spinning. */
@@ -219,8 +230,38 @@ export class GpuContext {
     // depend on whatever happened to be queued ahead of it.
     if (this.lostInfo) throw this.lostError();
     this.device.queue.submit([enc.finish()]);
-    // One wait, on the mapping (it completes after the copy, so after the work): a separate
-    // onSubmittedWorkDone first would add a second round of Dawn's polling per readback.
+    return this.mapStaging(staging, size);
+  }
+
+  /**
+   * Record the copy of `t` to a staging buffer at the end of `rec`, so reading it back needs no
+   * command buffer of its own (a decode step reads its token this way). Call `read()` once the
+   * recording is submitted, or `release()` if it never will be.
+   */
+  readAfter(rec: Recorder, t: Tensor): PendingRead {
+    const size = Math.max(4, Math.ceil(t.byteLength / 4) * 4);
+    const staging = this.readPool.acquire(size);
+    rec.copy(t.buffer, 0, staging, 0, size);
+    let done = false;
+    const finish = () => {
+      if (done) throw new AtelierGpuError('usage', `the pending read of ${t.label || 'a tensor'} was already used`);
+      done = true;
+    };
+    return {
+      read: async () => {
+        finish();
+        return typedView(t, await this.mapStaging(staging, size));
+      },
+      release: () => {
+        finish();
+        this.readPool.release(staging);
+      },
+    };
+  }
+
+  /** One wait, on the mapping (it completes after the copy, so after the work before it). */
+  private async mapStaging(staging: GPUBuffer, size: number): Promise<ArrayBuffer> {
+    // A separate onSubmittedWorkDone first would add a second round of Dawn's polling per readback.
     await this.settle(undefined, () => staging.mapAsync(GPUMapMode.READ, 0, size));
     const out = staging.getMappedRange(0, size).slice(0);
     staging.unmap();

@@ -141,3 +141,26 @@ describe('recordings finished ahead of their submission', () => {
     for (const t of [x, y]) t.dispose();
   });
 });
+
+describe('reads recorded into a recording', () => {
+  const gpu = useGpu();
+
+  it('read the tensor after the recording ran, once; a discarded one gives its staging back', async () => {
+    const ctx = gpu();
+    const data = randomArray(10, 9);
+    const x = ctx.tensor(data, [10]);
+    const rec = ctx.recorder('read-after');
+    const y = binary(rec, 'add', x, x);
+    const pending = ctx.readAfter(rec, y);
+    rec.submit();
+    const got = await pending.read();
+    for (let i = 0; i < 10; i++) expect(got[i]).toBeCloseTo(2 * data[i], 6);
+    await expect(pending.read()).rejects.toThrow(/already used/);
+    const dropped = ctx.recorder('read-after-dropped');
+    const unused = ctx.readAfter(dropped, y);
+    dropped.discard();
+    unused.release();
+    expect(() => unused.release()).toThrow(/already used/);
+    for (const t of [x, y]) t.dispose();
+  });
+});
