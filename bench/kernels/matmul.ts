@@ -104,4 +104,6 @@ export const cases: BenchCase[] = [
   ]),
   matmulCase({ kernel: 'matmul tile', m: 8, k: 384, n: 1536, choice: 'tile', ...weights }),
   matmulCase({ kernel: 'matvec f16', m: 1, k: 384, n: 1536, choice: 'matvec', f16: true, ...weights, note: 'f16 weights; tfjs runs them as f32' }),
+  matmulCase({ kernel: 'matvec', m: 1, k: 128, n: 4096, choice: 'matvec', ...weights, note: "the tiny decoder's vocabulary projection, f32" }),
+  matmulCase({ kernel: 'matvec f16', m: 1, k: 128, n: 4096, choice: 'matvec', f16: true, ...weights, note: "the tiny decoder's vocabulary projection, f16 (the default for f16-stored weights)" }),
 ];
