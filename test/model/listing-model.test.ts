@@ -101,6 +101,35 @@ describe('listing model on the GPU', () => {
     for (const t of [got, ids, pos, tokens]) t.dispose();
   });
 
+  it('a decode step is 9 dispatches per layer plus the embedding and the output projection, and one for the pick', async () => {
+    const ctx = gpu();
+    const counts = new Map<string, number[]>();
+    const open = ctx.recorder.bind(ctx);
+    ctx.recorder = (label: string) => {
+      const rec = open(label);
+      const submit = rec.submit.bind(rec);
+      rec.submit = () => {
+        counts.set(label, [...(counts.get(label) ?? []), rec.dispatchCount]);
+        return submit();
+      };
+      return rec;
+    };
+    try {
+      const { tokens, pooled } = await model.encode(images.slice(0, 1));
+      pooled.dispose();
+      await model.generate('myntra', tokens, [[]], { grounding: 'off', maxNewTokens: 6, stopAtEos: false });
+      tokens.dispose();
+    } finally {
+      ctx.recorder = open;
+    }
+    // layernorm inside the matvec, residual adds as epilogues, q/k/v as column views: per layer the
+    // QKV matvec, KV append, self-attention, output projection, cross q, cross-attention, its output
+    // projection, fc1 and fc2.
+    const layers = bundle.config.decoder.layers;
+    expect(new Set(counts.get('decode'))).toEqual(new Set([9 * layers + 2]));
+    expect(new Set(counts.get('decode-pick'))).toEqual(new Set([1]));
+  });
+
   it('decoding with the KV cache gives exactly the tokens of decoding without it', async () => {
     const ctx = gpu();
     const facts: PromptFact[][] = [[{ name: 'base_colour', value: 'Blue' }], [{ name: 'gender', value: 'Women' }, { name: 'sleeve_length', value: 'Long Sleeves' }], []];
