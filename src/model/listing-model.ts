@@ -280,10 +280,10 @@ export class ListingModel {
     let groundings: (Grounding | null)[] = [];
     let states: (GroundingState | null)[] = [];
     const session = new DecoderSession(this, batch);
-    const choose = (rec: Recorder, logits: Tensor, step: number) =>
+    const choose = (rec: Recorder, logits: Tensor, step: number, out: Tensor) =>
       options.temperature && options.temperature > 0
-        ? sampleTokens(rec, logits, { mask: session.mask, temperature: options.temperature, topK: options.topK, topP: options.topP, seed: ((options.seed ?? 0) + step * 7919) >>> 0 })
-        : argmaxTokens(rec, logits, { mask: session.mask });
+        ? sampleTokens(rec, logits, { mask: session.mask, temperature: options.temperature, topK: options.topK, topP: options.topP, seed: ((options.seed ?? 0) + step * 7919) >>> 0, out })
+        : argmaxTokens(rec, logits, { mask: session.mask, out });
     const eos = tok.specialId('</s>');
     const descId = tok.specialId('<desc>');
     const generated: number[][] = Array.from({ length: batch }, () => []);
@@ -293,43 +293,52 @@ export class ListingModel {
     const noRepeat = options.noRepeatNgram ?? 3;
     const maxTitle = options.maxTitleTokens ?? 24;
     const lengths = prompts.map((p) => p.length);
-    // Step s writes the rows' K/V at their prompt length + s. Each step is recorded while the GPU
-    // runs the one before, as two command buffers: the forward pass (its inputs, the token just read
-    // back, are written when it is submitted) and the masked pick, submitted once the grounding mask
-    // is written, so the GPU runs the forward pass while the CPU computes the mask.
-    const recordStep = (step: number) => {
-      const { rec: forward, logits } = session.record(lengths.map((len) => len + step));
-      forward.finish();
-      const pick = this.ctx.recorder('decode-pick');
-      const next = choose(pick, logits, step + 1);
-      logits.dispose();
-      // The token's readback copy is part of the pick: no command buffer of its own per step.
-      const token = this.ctx.readAfter(pick, next);
-      pick.disposeAfterSubmit(next);
-      pick.finish();
-      return { forward, pick, token };
+    const positions = (step: number) => lengths.map((len) => len + step);
+    // The token chosen at step s feeds step s + 1 on the GPU: the pick writes it into one of two
+    // token buffers, the next forward pass reads it from there, and only the grounding mask needs
+    // the CPU to see it. So forward pass s + 1 is recorded ahead and submitted right after pick s,
+    // and the GPU runs it while the CPU reads the token back and computes the next mask: per step
+    // the GPU waits only for that mask, before the (one-dispatch) pick.
+    const forwardPass = (step: number) => {
+      const { rec, logits } = session.record(positions(step), session.tokenBuffers[step % 2]);
+      rec.finish();
+      return { rec, logits, step };
     };
-    let ahead: ReturnType<typeof recordStep> | null = null;
+    /** The masked pick after forward pass `step`: its token goes to the next buffer and is read back in the same submission. */
+    const pick = (label: string, logits: Tensor, step: number) => {
+      const rec = this.ctx.recorder(label);
+      const out = session.tokenBuffers[(step + 1) % 2];
+      choose(rec, logits, step + 1, out);
+      logits.dispose();
+      const read = this.ctx.readAfter(rec, out);
+      rec.submit();
+      return read;
+    };
+    let current: ReturnType<typeof forwardPass> | null = null;
+    let ahead: ReturnType<typeof forwardPass> | null = null;
     try {
       // 4. prefill: its forward pass goes first; the grounding automata and the first mask are
-      // built while the GPU runs it, then the masked pick follows.
+      // built while the GPU runs it, then the masked pick, then the first decode step's forward pass.
       let t0 = now();
-      const { rec, logits } = session.prefill(imageTokens, prompts);
-      rec.submit();
+      const prefill = session.prefill(imageTokens, prompts);
+      prefill.rec.submit();
       groundings = facts.map((f) => (mode === 'off' ? null : createGrounding(cat.grounding, Object.fromEntries(f.map((x) => [x.name, x.value])), mode)));
       states = groundings.map((g) => g?.start('title') ?? null);
       session.setMask(groundings, states, []);
-      const pick = this.ctx.recorder('prefill-pick');
-      const next = choose(pick, logits, 0);
-      logits.dispose();
-      pick.submit();
-      if (maxNew > 1) ahead = recordStep(0);
-      let chosen = (await next.read()) as Uint32Array;
-      next.dispose();
+      let read = pick('prefill-pick', prefill.logits, -1);
+      const submitForward = (pass: ReturnType<typeof forwardPass>) => {
+        session.setPositions(positions(pass.step));
+        pass.rec.submit();
+        return pass;
+      };
+      current = maxNew > 1 ? submitForward(forwardPass(0)) : null;
+      ahead = maxNew > 2 ? forwardPass(1) : null;
+      let chosen = (await read.read()) as Uint32Array;
       timings.prefill_ms = now() - t0;
 
       // 5. decode
       t0 = now();
+      let arrived = now();
       for (let step = 0; ; step++) {
         for (let b = 0; b < batch; b++) {
           if (done[b]) continue;
@@ -341,27 +350,26 @@ export class ListingModel {
           if (states[b]) states[b] = id === descId ? groundings[b]!.start('description') : groundings[b]!.advance(states[b]!, id);
         }
         if (done.every(Boolean) || step + 1 >= maxNew) break;
-        const ts = now();
-        const current = ahead!;
-        session.setInputs(chosen, lengths.map((len) => len + step));
-        current.forward.submit();
         session.setMask(
           groundings,
           states,
           generated.map((g) => repeatedNgramBans(g, noRepeat)),
           generated.map((g, b) => (fields[b] === 'title' && g.length >= maxTitle ? descId : null)),
         );
-        current.pick.submit();
-        ahead = step + 2 < maxNew ? recordStep(step + 1) : null;
-        chosen = (await current.token.read()) as Uint32Array;
-        stepMs.push(now() - ts);
+        read = pick('decode-pick', current!.logits, step);
+        current = ahead ? submitForward(ahead) : null;
+        ahead = step + 3 < maxNew ? forwardPass(step + 2) : null;
+        chosen = (await read.read()) as Uint32Array;
+        const t = now();
+        stepMs.push(t - arrived);
+        arrived = t;
       }
       timings.decode_ms = now() - t0;
     } finally {
+      current?.logits.dispose();
       if (ahead) {
-        ahead.forward.discard();
-        ahead.pick.discard();
-        ahead.token.release();
+        ahead.rec.discard();
+        ahead.logits.dispose();
       }
       session.dispose();
     }
@@ -483,6 +491,8 @@ class DecoderSession {
   private readonly caches: KvCache[];
   private cross: { k: Tensor; v: Tensor }[] = [];
   private readonly stepIds: Tensor;
+  /** Greedy decoding's token feedback: the pick after pass s writes buffer (s + 1) % 2, pass s + 1 reads it. */
+  readonly tokenBuffers: [Tensor, Tensor];
   private readonly stepPos: Tensor;
   private readonly kvLengths: Tensor;
   private readonly maskHost: Float32Array;
@@ -500,6 +510,7 @@ class DecoderSession {
     this.mask = ctx.zeros([batch, d.vocabSize], 'f32', 'grounding-mask');
     this.maskHost = new Float32Array(batch * d.vocabSize);
     this.stepIds = ctx.empty([batch, 1], 'u32', 'step-ids');
+    this.tokenBuffers = [ctx.empty([batch, 1], 'u32', 'tokens.0'), ctx.empty([batch, 1], 'u32', 'tokens.1')];
     this.stepPos = ctx.empty([batch, 1], 'u32', 'step-positions');
     this.kvLengths = ctx.empty([batch], 'u32', 'kv-lengths');
   }
@@ -557,26 +568,32 @@ class DecoderSession {
     return { rec, logits };
   }
 
-  /** The step inputs: each row's token and the position it takes (written straight to the GPU, so no recorder may be open). */
+  /** The step inputs from the host: each row's token and the position it takes (no recorder may be open). */
   setInputs(tokens: Uint32Array, positions: number[]): void {
+    this.model.ctx.write(this.stepIds, tokens);
+    this.setPositions(positions);
+  }
+
+  /** Each row's position for the next pass (written straight to the GPU, so no recorder may be open). */
+  setPositions(positions: number[]): void {
     const { ctx } = this.model;
-    ctx.write(this.stepIds, tokens);
     ctx.write(this.stepPos, Uint32Array.from(positions));
     ctx.write(this.kvLengths, Uint32Array.from(positions, (p) => p + 1));
   }
 
   /**
-   * Record one step for rows at `positions` (one token each, K/V appended in place, attention over
-   * each row's prefix); it reads the inputs setInputs writes, which may come after recording.
+   * Record one pass for rows at `positions` (one token each, from `ids`: the host's setInputs or a
+   * token buffer the previous pick wrote; K/V appended in place, attention over each row's prefix).
+   * It reads the positions setPositions writes, which may come after recording.
    */
-  record(positions: number[]): { rec: Recorder; logits: Tensor } {
+  record(positions: number[], ids: Tensor = this.stepIds): { rec: Recorder; logits: Tensor } {
     const { ctx, config } = this.model;
     const d = config.decoder;
     const rec = ctx.recorder('decode');
     const ops = tensorOps(rec, this.model.keepTensors, this.model.halfCopies);
     const w = this.model.weight;
     const maxLen = Math.max(...positions) + 1;
-    let h = embedTokens(ops, w, this.stepIds, this.stepPos);
+    let h = embedTokens(ops, w, ids, this.stepPos);
     for (let l = 0; l < d.layers; l++) {
       h = decoderLayer(ops, w, config, l, h, this.cross[l], (layer, qkv) => {
         appendKv(rec, this.caches[layer], columns(qkv, d.dim, d.dim), columns(qkv, 2 * d.dim, d.dim), this.stepPos);
@@ -606,7 +623,7 @@ class DecoderSession {
 
   dispose(): void {
     for (const c of [...this.caches, ...this.cross]) c.k.dispose(), c.v.dispose();
-    for (const t of [this.mask, this.stepIds, this.stepPos, this.kvLengths]) t.dispose();
+    for (const t of [this.mask, this.stepIds, ...this.tokenBuffers, this.stepPos, this.kvLengths]) t.dispose();
   }
 }
 
