@@ -16,7 +16,7 @@
  */
 import { fitImage, normaliseBatch, DEFAULT_NORMALISE, type PixelImage } from '../data/preprocess.ts';
 import { exactF16, toF16Array } from '../runtime/dtype.ts';
-import type { GpuContext } from '../runtime/gpu.ts';
+import type { GpuContext, PendingRead } from '../runtime/gpu.ts';
 import { attention } from '../runtime/ops/attention.ts';
 import { columns } from '../runtime/ops/columns.ts';
 import { embedding } from '../runtime/ops/embedding.ts';
@@ -316,6 +316,7 @@ export class ListingModel {
     };
     let current: ReturnType<typeof forwardPass> | null = null;
     let ahead: ReturnType<typeof forwardPass> | null = null;
+    let read: PendingRead | null = null;
     try {
       // 4. prefill: its forward pass goes first; the grounding automata and the first mask are
       // built while the GPU runs it, then the masked pick, then the first decode step's forward pass.
@@ -325,7 +326,7 @@ export class ListingModel {
       groundings = facts.map((f) => (mode === 'off' ? null : createGrounding(cat.grounding, Object.fromEntries(f.map((x) => [x.name, x.value])), mode)));
       states = groundings.map((g) => g?.start('title') ?? null);
       session.setMask(groundings, states, []);
-      let read = pick('prefill-pick', prefill.logits, -1);
+      read = pick('prefill-pick', prefill.logits, -1);
       const submitForward = (pass: ReturnType<typeof forwardPass>) => {
         session.setPositions(positions(pass.step));
         pass.rec.submit();
@@ -366,6 +367,7 @@ export class ListingModel {
       }
       timings.decode_ms = now() - t0;
     } finally {
+      read?.release(); // only when an error cut the loop short before the read
       current?.logits.dispose();
       if (ahead) {
         ahead.rec.discard();

@@ -50,7 +50,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** A readback recorded into a recording (GpuContext.readAfter). */
 export interface PendingRead {
   read(): Promise<Float32Array | Uint32Array | Int32Array>;
-  /** Give the staging buffer back without reading (the recording was discarded). */
+  /** Give the staging buffer back if it was not read (the recording was discarded, or an error cut the loop short). */
   release(): void;
 }
 
@@ -253,7 +253,8 @@ export class GpuContext {
         return typedView(t, await this.mapStaging(staging, size));
       },
       release: () => {
-        finish();
+        if (done) return;
+        done = true;
         this.readPool.release(staging);
       },
     };
