@@ -78,7 +78,7 @@ export function composedFusions<T>(ops: BasicOps<T>): FusedOps<T> {
 }
 
 /** q, k, v slices of a fused projection [B, L, 3D]. */
-export function splitQkv<T>(ops: BasicOps<T>, qkv: T): [T, T, T] {
+function splitQkv<T>(ops: BasicOps<T>, qkv: T): [T, T, T] {
   const dim = ops.shape(qkv)[2] / 3;
   return [ops.slice(qkv, 2, 0, dim), ops.slice(qkv, 2, dim, dim), ops.slice(qkv, 2, 2 * dim, dim)];
 }

@@ -17,8 +17,8 @@
 import { fitImage, normaliseBatch, DEFAULT_NORMALISE, type PixelImage } from '../data/preprocess.ts';
 import { exactF16, toF16Array } from '../runtime/dtype.ts';
 import type { GpuContext, PendingRead } from '../runtime/gpu.ts';
-import { attention } from '../runtime/ops/attention.ts';
-import { columns } from '../runtime/ops/columns.ts';
+import { attention, type AttentionOptions } from '../runtime/ops/attention.ts';
+import { qkvColumns } from '../runtime/ops/columns.ts';
 import { embedding } from '../runtime/ops/embedding.ts';
 import { classifierHeads, headLayout, type HeadLayout as GpuHeadLayout } from '../runtime/ops/heads.ts';
 import { appendKv, type KvCache } from '../runtime/ops/kv_cache.ts';
@@ -300,9 +300,10 @@ export class ListingModel {
     // and the GPU runs it while the CPU reads the token back and computes the next mask: per step
     // the GPU waits only for that mask, before the (one-dispatch) pick.
     const forwardPass = (step: number) => {
-      const { rec, logits } = session.record(positions(step), session.tokenBuffers[step % 2]);
+      const at = positions(step);
+      const { rec, logits } = session.record(at, session.tokenBuffers[step % 2]);
       rec.finish();
-      return { rec, logits, step };
+      return { rec, logits, positions: at };
     };
     /** The masked pick after forward pass `step`: its token goes to the next buffer and is read back in the same submission. */
     const pick = (label: string, logits: Tensor, step: number) => {
@@ -328,7 +329,7 @@ export class ListingModel {
       session.setMask(groundings, states, []);
       read = pick('prefill-pick', prefill.logits, -1);
       const submitForward = (pass: ReturnType<typeof forwardPass>) => {
-        session.setPositions(positions(pass.step));
+        session.setPositions(pass.positions);
         pass.rec.submit();
         return pass;
       };
@@ -558,10 +559,7 @@ class DecoderSession {
     memory.dispose();
     let x = embedTokens(ops, w, ids, posIds);
     for (let l = 0; l < d.layers; l++) {
-      x = decoderLayer(ops, w, config, l, x, this.cross[l], (layer, qkv) => {
-        appendKv(rec, this.caches[layer], columns(qkv, d.dim, d.dim), columns(qkv, 2 * d.dim, d.dim), 0);
-        return attention(rec, columns(qkv, 0, d.dim), this.caches[layer].k, this.caches[layer].v, { heads: d.heads, causal: true, past: 0, kvLength: P });
-      });
+      x = decoderLayer(ops, w, config, l, x, this.cross[l], (layer, qkv) => this.cachedAttention(rec, layer, qkv, 0, { heads: d.heads, causal: true, past: 0, kvLength: P }));
     }
     const last = embedding(rec, x.reshape([this.batch * P, d.dim]), lastIds);
     x.dispose();
@@ -597,12 +595,17 @@ class DecoderSession {
     const maxLen = Math.max(...positions) + 1;
     let h = embedTokens(ops, w, ids, this.stepPos);
     for (let l = 0; l < d.layers; l++) {
-      h = decoderLayer(ops, w, config, l, h, this.cross[l], (layer, qkv) => {
-        appendKv(rec, this.caches[layer], columns(qkv, d.dim, d.dim), columns(qkv, 2 * d.dim, d.dim), this.stepPos);
-        return attention(rec, columns(qkv, 0, d.dim), this.caches[layer].k, this.caches[layer].v, { heads: d.heads, kvLength: maxLen, kvLengths: this.kvLengths });
-      });
+      h = decoderLayer(ops, w, config, l, h, this.cross[l], (layer, qkv) => this.cachedAttention(rec, layer, qkv, this.stepPos, { heads: d.heads, kvLength: maxLen, kvLengths: this.kvLengths }));
     }
     return { rec, logits: outputLogits(ops, w, config, h) };
+  }
+
+  /** Self-attention through a layer's KV cache: the new rows' K and V (columns of qkv) appended at `pos`, then q attends over the cache. */
+  private cachedAttention(rec: Recorder, layer: number, qkv: Tensor, pos: number | Tensor, options: AttentionOptions): Tensor {
+    const [q, k, v] = qkvColumns(qkv);
+    const cache = this.caches[layer];
+    appendKv(rec, cache, k, v, pos);
+    return attention(rec, q, cache.k, cache.v, options);
   }
 
   /** Row b of every cache becomes the former row parents[b] (beam search). */

@@ -9,7 +9,7 @@ import { conv2d } from '../runtime/ops/conv2d.ts';
 import { binary } from '../runtime/ops/elementwise.ts';
 import { embedding } from '../runtime/ops/embedding.ts';
 import { attention } from '../runtime/ops/attention.ts';
-import { columns } from '../runtime/ops/columns.ts';
+import { qkvColumns } from '../runtime/ops/columns.ts';
 import { slice } from '../runtime/ops/layout.ts';
 import { layerNorm } from '../runtime/ops/layernorm.ts';
 import { matmul } from '../runtime/ops/matmul.ts';
@@ -34,10 +34,7 @@ export function tensorOps(rec: Recorder, keep: ReadonlySet<Tensor> = new Set(), 
       if (keep.has(residual)) throw new Error('addLinear: the residual is added into in place, so it cannot be a weight');
       return matmul(rec, x, half.get(w) ?? w, { transB: true, bias: b ?? undefined, out: residual, accumulate: true });
     },
-    attentionQkv: (qkv, o) => {
-      const dim = qkv.dim(-1) / 3;
-      return attention(rec, columns(qkv, 0, dim), columns(qkv, dim, dim), columns(qkv, 2 * dim, dim), o);
-    },
+    attentionQkv: (qkv, o) => attention(rec, ...qkvColumns(qkv), o),
     conv2d: (x, w, b, o) => conv2d(rec, x, w, { bias: b, stride: o.stride, padding: o.padding, activation: o.activation }),
     layerNorm: (x, g, b, eps) => layerNorm(rec, x, g, b, { eps }).y,
     attention: (q, k, v, o) => attention(rec, q, k, v, o),

@@ -38,15 +38,6 @@ export interface AdapterDescription {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/**
- * The engine's handle on one GPU device: limits, optional features, the buffer pool, the kernel
- * library, the uniform ring, and the only place that waits for the GPU.
- *
- * Waiting: Dawn in Node polls a CPU core while a completion promise is pending, and on a software
- * adapter (lavapipe) that core is the GPU. So every wait first sleeps for most of the time the same
- * kind of work took before (an exponential moving average per recorder label), and only then awaits
- * the completion promise, which by then resolves almost at once.
- */
 /** A readback recorded into a recording (GpuContext.readAfter). */
 export interface PendingRead {
   read(): Promise<Float32Array | Uint32Array | Int32Array>;
@@ -62,6 +53,15 @@ function typedView(t: Tensor, raw: ArrayBuffer): Float32Array | Uint32Array | In
   return new Float32Array(raw, 0, t.size);
 }
 
+/**
+ * The engine's handle on one GPU device: limits, optional features, the buffer pool, the kernel
+ * library, the uniform ring, and the only place that waits for the GPU.
+ *
+ * Waiting: Dawn in Node polls a CPU core while a completion promise is pending, and on a software
+ * adapter (lavapipe) that core is the GPU. So every wait first sleeps for most of the time the same
+ * kind of work took before (an exponential moving average per recorder label), and only then awaits
+ * the completion promise, which by then resolves almost at once.
+ */
 export class GpuContext {
   readonly storagePool: BufferPool;
   readonly readPool: BufferPool;

@@ -99,15 +99,15 @@ export class Recorder {
   /**
    * Close the recording without submitting it: the pass ends, the kernel parameters are uploaded
    * and the command buffer is built. Uploads made after this (ctx.write) run before it, so a decode
-   * loop can record step n + 1 while the GPU runs step n, then write step n + 1's inputs (the token
-   * just read back) and submit.
+   * loop can record a forward pass ahead while the GPU runs the previous one, then write its inputs
+   * (positions) and submit.
    */
   finish(): void {
     this.assertOpen();
     this.endPass();
     this.ctx.timer?.resolve(this.encoder, this.profiled);
     // Held from here until submit or discard, so the upload below is not overwritten meanwhile.
-    this.ctx.uniforms.holds++;
+    this.ctx.uniforms.hold();
     this.ctx.uniforms.flush();
     this.commands = this.encoder.finish({ label: this.label });
     this.ctx.closeRecorder(this);
@@ -177,7 +177,7 @@ export class UniformRing {
   /** Start of the slots not uploaded yet. */
   private uploaded = 0;
   /** Recordings finished (their slots uploaded) but not yet submitted or discarded. */
-  holds = 0;
+  private held = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -212,13 +212,23 @@ export class UniformRing {
   flush(): void {
     if (this.cursor > this.uploaded) this.device.queue.writeBuffer(this.buffer, this.uploaded, this.mirror, this.uploaded, this.cursor - this.uploaded);
     this.uploaded = this.cursor;
-    if (this.holds === 0) this.cursor = this.uploaded = 0;
+    if (this.held === 0) this.cursor = this.uploaded = 0;
+  }
+
+  /** A recording finished: its slots must stay as uploaded until it is submitted or discarded. */
+  hold(): void {
+    this.held++;
   }
 
   /** A finished recording was submitted or discarded. */
   release(): void {
-    this.holds--;
-    if (this.holds === 0) this.cursor = this.uploaded = 0;
+    this.held--;
+    if (this.held === 0) this.cursor = this.uploaded = 0;
+  }
+
+  /** Recordings finished but not yet submitted or discarded. */
+  get holds(): number {
+    return this.held;
   }
 }
 

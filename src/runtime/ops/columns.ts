@@ -24,6 +24,12 @@ export function columns(tensor: Tensor, start: number, width: number): ColumnVie
   return { tensor, start, width };
 }
 
+/** q, k and v of a fused projection [..., 3D]: its three column thirds. */
+export function qkvColumns(qkv: Tensor): [ColumnView, ColumnView, ColumnView] {
+  const dim = qkv.dim(-1) / 3;
+  return [columns(qkv, 0, dim), columns(qkv, dim, dim), columns(qkv, 2 * dim, dim)];
+}
+
 /** A plain tensor as the view of all its columns. */
 export function asColumns(x: Rows): ColumnView {
   return 'tensor' in x ? x : { tensor: x, start: 0, width: x.dim(-1) };
