@@ -44,3 +44,32 @@ export function transposeRef(x: ArrayLike<number>, batch: number, rows: number, 
   }
   return out;
 }
+
+/** splitHeads: x [batch, srcSeq, width], heads of headDim columns from colOff -> [B, H, seqPad, dh] or [B, H, dh, seqPad]. */
+export function splitHeadsRef(x: ArrayLike<number>, o: { batch: number; srcSeq: number; width: number; colOff: number; heads: number; headDim: number; seq: number; seqPad: number; transposed: boolean }): Float64Array {
+  const out = new Float64Array(o.batch * o.heads * o.seqPad * o.headDim);
+  for (let b = 0; b < o.batch; b++) {
+    for (let h = 0; h < o.heads; h++) {
+      for (let j = 0; j < o.seq; j++) {
+        for (let d = 0; d < o.headDim; d++) {
+          const head = (b * o.heads + h) * o.seqPad * o.headDim;
+          out[head + (o.transposed ? d * o.seqPad + j : j * o.headDim + d)] = x[(b * o.srcSeq + j) * o.width + o.colOff + h * o.headDim + d];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** mergeHeads: x [batch, heads, seqPad, headDim] -> [batch, seq, heads * headDim]. */
+export function mergeHeadsRef(x: ArrayLike<number>, batch: number, heads: number, seqPad: number, headDim: number, seq: number): Float64Array {
+  const out = new Float64Array(batch * seq * heads * headDim);
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < seq; j++) {
+      for (let h = 0; h < heads; h++) {
+        for (let d = 0; d < headDim; d++) out[((b * seq + j) * heads + h) * headDim + d] = x[((b * heads + h) * seqPad + j) * headDim + d];
+      }
+    }
+  }
+  return out;
+}

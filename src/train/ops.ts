@@ -3,7 +3,7 @@
  * node with its rule from src/train/rules.ts and what that rule needs saved.
  */
 import { AtelierGpuError } from '../runtime/errors.ts';
-import { attention as attentionOp, type AttentionOptions } from '../runtime/ops/attention.ts';
+import { attentionGemm, type AttentionOptions } from '../runtime/ops/attention.ts';
 import { activation as activationOp, binary as binaryOp, type Activation, type BinaryOp } from '../runtime/ops/elementwise.ts';
 import { conv2d as conv2dOp } from '../runtime/ops/conv2d.ts';
 import { embedding as embeddingOp } from '../runtime/ops/embedding.ts';
@@ -150,22 +150,22 @@ export function softmax(x: Var): Var {
 }
 
 /**
- * Fused multi-head attention: q [B, Tq, H*Dh], k and v [B, Tk, H*Dh] (self-attention with
- * `causal`, cross-attention without). The backward recomputes the softmax (nothing extra saved).
+ * Multi-head attention: q [B, Tq, H*Dh], k and v [B, Tk, H*Dh] (self-attention with `causal`,
+ * cross-attention without), through the GEMM path, which keeps the probabilities for backward.
  */
-export function attention(q: Var, k: Var, v: Var, options: Omit<AttentionOptions, 'out' | 'kernel'>): Var {
+export function attention(q: Var, k: Var, v: Var, options: Omit<AttentionOptions, 'out' | 'kernel' | 'kvLengths'>): Var {
   const tape = q.tape;
-  const capacity = k.shape[1];
-  const kvLength = options.kvLength ?? capacity;
-  const out = attentionOp(tape.rec, q.value, k.value, v.value, options);
-  const saved = {
+  const kvLength = options.kvLength ?? k.shape[1];
+  const causal = options.causal ?? false;
+  const resolved = {
     heads: options.heads,
-    causal: options.causal ?? false,
-    past: options.past ?? kvLength - q.shape[1],
+    causal,
+    past: causal ? (options.past ?? kvLength - q.shape[1]) : 0,
     kvLength,
     scale: options.scale ?? 1 / Math.sqrt(q.shape[2] / options.heads),
   };
-  return tape.record(RULES.attention, [q, k, v], out, saved);
+  const { out, probs } = attentionGemm(tape.rec, q.value, k.value, v.value, resolved);
+  return tape.record(RULES.attention, [q, k, v], out, { ...resolved, probs }, { ownedSaved: [probs] });
 }
 
 /** Sum of several scalar losses, each times its weight. */

@@ -11,7 +11,7 @@ import type { Recorder } from '../runtime/recorder.ts';
 import type { Tensor } from '../runtime/tensor.ts';
 import type { Rule } from './autograd.ts';
 import { activationBackward, expand, fill, reduceToShape, scale } from './backward/elementwise.ts';
-import { attentionBackward, type AttentionBackwardOptions } from './backward/attention.ts';
+import { attentionBackward, type AttentionSaved } from './backward/attention.ts';
 import { conv2dBackward, type Conv2dGeometry } from './backward/conv2d.ts';
 import { embeddingBackward } from './backward/embedding.ts';
 import { layerNormBackward, softmaxBackward } from './backward/rows.ts';
@@ -147,10 +147,10 @@ export const RULES = {
   /** Softmax over the last dimension, from its output. */
   softmax: rule<null>('softmax', (rec, node, dOut) => [softmaxBackward(rec, dOut, node.output.value)]),
 
-  /** Fused attention (causal or cross), recomputing the softmax from q and k. */
-  attention: rule<AttentionBackwardOptions>('attention', (rec, node, dOut) => {
+  /** Attention (causal or cross) through GEMMs, from the probabilities the forward kept. */
+  attention: rule<AttentionSaved>('attention', (rec, node, dOut) => {
     const [q, k, v] = node.inputs;
-    const g = attentionBackward(rec, dOut, q.value, k.value, v.value, node.output.value, node.saved);
+    const g = attentionBackward(rec, dOut, q.value, k.value, v.value, node.saved);
     return [g.dq, g.dk, g.dv];
   }),
 

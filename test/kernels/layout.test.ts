@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { concat, padAxis, slice, transpose } from '../../src/runtime/ops/layout.ts';
-import { concatRef, sliceRef, transposeRef } from '../../src/reference/layout.ts';
+import { concat, mergeHeads, padAxis, slice, splitHeads, transpose } from '../../src/runtime/ops/layout.ts';
+import { concatRef, mergeHeadsRef, sliceRef, splitHeadsRef, transposeRef } from '../../src/reference/layout.ts';
 import { randomArray, useGpu } from '../helpers/gpu.ts';
 
 // Copies are exact.
@@ -58,7 +58,7 @@ describe('layout kernels', () => {
     y.dispose();
   });
 
-  it.each([[[1, 1]], [[3, 5]], [[2, 7, 4]], [[2, 3, 1, 6]]])('transpose of the last two dimensions of %j', async (shape) => {
+  it.each([[[1, 1]], [[3, 5]], [[2, 7, 4]], [[2, 3, 1, 6]], [[4, 8]], [[3, 12, 4]], [[2, 2, 4, 20]]])('transpose of the last two dimensions of %j (4 x 4 blocks where both are multiples of 4)', async (shape) => {
     const ctx = gpu();
     const data = randomArray(size(shape), 4);
     const x = ctx.tensor(data, shape);
@@ -72,6 +72,41 @@ describe('layout kernels', () => {
     y.dispose();
   });
 
+  // [batch, srcSeq, width, colOff, heads, headDim, seq, seqPad]: awkward lengths, padding, one head, column windows
+  const headCases: number[][] = [
+    [2, 5, 8, 0, 2, 4, 5, 8],
+    [1, 7, 12, 4, 1, 4, 6, 6],
+    [3, 3, 30, 6, 3, 6, 3, 4],
+    [1, 1, 2, 0, 2, 1, 1, 1],
+  ];
+  it.each(headCases)('split heads: batch %i, seq %i, width %i from column %i, %i heads of %i, %i rows padded to %i', async (batch, srcSeq, width, colOff, heads, headDim, seq, seqPad) => {
+    const ctx = gpu();
+    const data = randomArray(batch * srcSeq * width, 6);
+    const x = ctx.tensor(data, [batch, srcSeq, width]);
+    for (const transposed of [false, true]) {
+      const rec = ctx.recorder('split-heads');
+      const y = splitHeads(rec, x, { heads, seq, padTo: seqPad, transposed, columns: { start: colOff, dim: heads * headDim } });
+      rec.submit();
+      expect(y.shape).toEqual(transposed ? [batch, heads, headDim, seqPad] : [batch, heads, seqPad, headDim]);
+      expect(Array.from(await y.read())).toEqual(Array.from(splitHeadsRef(data, { batch, srcSeq, width, colOff, heads, headDim, seq, seqPad, transposed })));
+      y.dispose();
+    }
+    x.dispose();
+  });
+
+  it.each([[2, 3, 8, 4, 5], [1, 1, 4, 1, 4], [3, 2, 3, 6, 1]])('merge heads: batch %i, %i heads, %i rows of %i, first %i', async (batch, heads, seqPad, headDim, seq) => {
+    const ctx = gpu();
+    const data = randomArray(batch * heads * seqPad * headDim, 8);
+    const x = ctx.tensor(data, [batch, heads, seqPad, headDim]);
+    const rec = ctx.recorder('merge-heads');
+    const y = mergeHeads(rec, x, seq);
+    rec.submit();
+    expect(y.shape).toEqual([batch, seq, heads * headDim]);
+    expect(Array.from(await y.read())).toEqual(Array.from(mergeHeadsRef(data, batch, heads, seqPad, headDim, seq)));
+    x.dispose();
+    y.dispose();
+  });
+
   it('rejects windows outside the tensor and mismatched concat shapes', () => {
     const ctx = gpu();
     const x = ctx.zeros([2, 3]);
@@ -79,6 +114,8 @@ describe('layout kernels', () => {
     expect(() => slice(rec, x, 1, 2, 2)).toThrow(/slice: \[2, 4\) is outside axis 1 of \[2, 3\]/);
     expect(() => concat(rec, [x, ctx.zeros([3, 3])], 1)).toThrow(/differ outside axis 1/);
     expect(() => slice(rec, x, 2, 0, 1)).toThrow(/axis 2 is outside/);
+    expect(() => splitHeads(rec, x.reshape([1, 2, 3]), { heads: 2 })).toThrow(/splitHeads: width 3 is not a multiple of the head count/);
+    expect(() => mergeHeads(rec, x, 1)).toThrow(/mergeHeads: x must be \[batch, heads, rows, headDim\]/);
     rec.submit();
     x.dispose();
   });

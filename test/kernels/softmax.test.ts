@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { softmax } from '../../src/runtime/ops/softmax.ts';
-import { softmaxRef } from '../../src/reference/softmax.ts';
+import { maskedSoftmax, softmax } from '../../src/runtime/ops/softmax.ts';
+import { maskedSoftmaxRef, softmaxRef } from '../../src/reference/softmax.ts';
 import { maxRelErr, randomArray, useGpu } from '../helpers/gpu.ts';
 
 // Tolerances (f32): exp loses a few ulps and the row sum accumulates ~n/WG terms per lane in f32.
@@ -48,6 +48,40 @@ describe.each([
     expect(Array.from(got.slice(n, 2 * n))).toEqual(new Array(n).fill(0));
     x.dispose();
     y.dispose();
+  });
+
+  // [blocks, blockRows, n, validRows, validCols, causal, past]: padding rows and columns, causal with and without past, one column
+  const maskCases: [number, number, number, number, number, boolean, number][] = [
+    [3, 8, 8, 5, 5, true, 0],
+    [2, 4, 12, 3, 9, false, 0],
+    [1, 4, 8, 2, 8, true, 6],
+    [2, 4, 4, 4, 1, false, 0],
+    [1, 12, 40, 12, 37, true, 25],
+  ];
+  it.each(maskCases)('masked: %i blocks of %i rows of %i, %i rows and %i columns valid, causal %s, past %i', async (blocks, blockRows, n, validRows, validCols, causal, past) => {
+    const ctx = gpu();
+    const data = randomArray(blocks * blockRows * n, blocks + n, 20);
+    const x = ctx.tensor(data, [blocks, blockRows, n]);
+    const rec = ctx.recorder('masked-softmax');
+    const y = maskedSoftmax(rec, x, { validRows, validCols, causal, past });
+    rec.submit();
+    const got = await y.read();
+    const want = maskedSoftmaxRef(data, blockRows, n, { validRows, validCols, causal, past });
+    expect(maxRelErr(got, want, ATOL, RTOL)).toBeLessThanOrEqual(1);
+    // masked entries are exactly 0
+    want.forEach((w, i) => { if (w === 0) expect(got[i]).toBe(0); });
+    x.dispose();
+    y.dispose();
+  });
+
+  it('masked: rejects rows that are not multiples of 4 and masks larger than the tensor', () => {
+    const ctx = gpu();
+    const x = ctx.zeros([2, 6]);
+    const rec = ctx.recorder('masked-bad');
+    expect(() => maskedSoftmax(rec, x, { validRows: 2, validCols: 6 })).toThrow(/maskedSoftmax: needs f32 \[..., rows, n\] with n a multiple of 4/);
+    expect(() => maskedSoftmax(rec, x.reshape([3, 4]), { validRows: 3, validCols: 5 })).toThrow(/validCols 5/);
+    rec.submit();
+    x.dispose();
   });
 
   it('rejects a mismatched out tensor', () => {

@@ -5,7 +5,8 @@ import { grid1d } from './grid.ts';
 
 /**
  * Layout changes (kernels/layout.wgsl): slice (e.g. q, k, v out of a fused projection), concat
- * (e.g. a CLS token before the patch tokens), pad (a slice's gradient) and transpose.
+ * (e.g. a CLS token before the patch tokens), pad (a slice's gradient), transpose, and the
+ * head split/merge of the GEMM attention path.
  */
 
 function axisOf(op: string, shape: readonly number[], axis: number): number {
@@ -16,14 +17,16 @@ function axisOf(op: string, shape: readonly number[], axis: number): number {
 
 const product = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
 
-type LayoutParams = { inner: number; len: number; src_axis: number; src_off: number; dst_axis: number; dst_off: number; rows: number; cols: number };
-const WINDOW_ONLY = { rows: 1, cols: 1 };
-const TRANSPOSE_ONLY = { inner: 1, len: 1, src_axis: 1, src_off: 0, dst_axis: 1, dst_off: 0 };
+/** Every entry shares one params struct; each fills the fields it reads, the rest keep these defaults. */
+const UNUSED = { inner: 1, len: 1, src_axis: 1, src_off: 0, dst_axis: 1, dst_off: 0, rows: 1, cols: 1, heads: 1, head_dim: 1, seq: 1, seq_pad: 1, src_seq: 1, width: 1, col_off: 0 };
+type LayoutParams = Partial<typeof UNUSED>;
+type LayoutEntry = 'copy_window' | 'pad' | 'transpose' | 'transpose4' | 'split_heads' | 'split_heads_t' | 'merge_heads';
 
-function record(rec: Recorder, entry: 'copy_window' | 'pad' | 'transpose', src: Tensor, dst: Tensor, threads: number, p: LayoutParams): void {
+function record(rec: Recorder, entry: LayoutEntry, src: Tensor, dst: Tensor, threads: number, p: LayoutParams): void {
   const kernel = rec.ctx.kernels.get({ file: 'layout', entry });
   const g = grid1d(threads, kernel.workgroupSize[0]);
-  rec.dispatch(kernel, { src, dst }, { n: threads, row_pitch: g.rowPitch, ...p }, g.workgroups);
+  const buffers = entry === 'transpose4' ? { src4: src, dst4: dst } : { src, dst };
+  rec.dispatch(kernel, buffers, { ...UNUSED, n: threads, row_pitch: g.rowPitch, ...p }, g.workgroups);
 }
 
 /** x[..., start : start + length, ...] along `axis`, as a new tensor. */
@@ -37,7 +40,7 @@ export function slice(rec: Recorder, x: Tensor, axis: number, start: number, len
   shape[a] = length;
   const y = rec.ctx.empty(shape, 'f32', 'slice');
   const inner = product(x.shape.slice(a + 1));
-  record(rec, 'copy_window', x, y, y.size, { inner, len: length, src_axis: size, src_off: start, dst_axis: length, dst_off: 0, ...WINDOW_ONLY });
+  record(rec, 'copy_window', x, y, y.size, { inner, len: length, src_axis: size, src_off: start, dst_axis: length, dst_off: 0 });
   return y;
 }
 
@@ -58,7 +61,7 @@ export function concat(rec: Recorder, xs: readonly Tensor[], axis: number): Tens
   const inner = product(first.slice(a + 1));
   let offset = 0;
   for (const x of xs) {
-    record(rec, 'copy_window', x, y, x.size, { inner, len: x.shape[a], src_axis: x.shape[a], src_off: 0, dst_axis: total, dst_off: offset, ...WINDOW_ONLY });
+    record(rec, 'copy_window', x, y, x.size, { inner, len: x.shape[a], src_axis: x.shape[a], src_off: 0, dst_axis: total, dst_off: offset });
     offset += x.shape[a];
   }
   return y;
@@ -75,7 +78,7 @@ export function padAxis(rec: Recorder, x: Tensor, axis: number, start: number, s
   shape[a] = size;
   const y = rec.ctx.empty(shape, 'f32', 'pad');
   const inner = product(x.shape.slice(a + 1));
-  record(rec, 'pad', x, y, y.size, { inner, len, src_axis: len, src_off: 0, dst_axis: size, dst_off: start, ...WINDOW_ONLY });
+  record(rec, 'pad', x, y, y.size, { inner, len, src_axis: len, src_off: 0, dst_axis: size, dst_off: start });
   return y;
 }
 
@@ -85,6 +88,46 @@ export function transpose(rec: Recorder, x: Tensor): Tensor {
   const rows = x.dim(-2);
   const cols = x.dim(-1);
   const y = rec.ctx.empty([...x.shape.slice(0, -2), cols, rows], 'f32', 'transpose');
-  record(rec, 'transpose', x, y, y.size, { ...TRANSPOSE_ONLY, rows, cols });
+  if (rows % 4 === 0 && cols % 4 === 0) record(rec, 'transpose4', x, y, y.size / 16, { rows, cols });
+  else record(rec, 'transpose', x, y, y.size, { rows, cols });
+  return y;
+}
+
+export interface SplitHeadsOptions {
+  heads: number;
+  /** Sequence rows to take from each batch item (default all: x.dim(1)). */
+  seq?: number;
+  /** Rows of the result per head, the rows past `seq` zero (default `seq`). */
+  padTo?: number;
+  /** [B, H, headDim, padTo] (each head transposed) instead of [B, H, padTo, headDim]. */
+  transposed?: boolean;
+  /** The heads are `dim` columns of x's rows from this column on (default 0, dim = all). */
+  columns?: { start: number; dim: number };
+}
+
+/** x [B, T, ..H*dh..] -> per-head [B, H, padTo, dh] (or [B, H, dh, padTo]): the GEMM attention's operands. */
+export function splitHeads(rec: Recorder, x: Tensor, o: SplitHeadsOptions): Tensor {
+  const fail = (why: string) => new AtelierGpuError('usage', `splitHeads: ${why} (x [${x.shape.join(', ')}], heads ${o.heads})`);
+  if (x.shape.length !== 3) throw fail('x must be [batch, seq, width]');
+  const [batch, srcSeq, width] = x.shape;
+  const { start, dim } = o.columns ?? { start: 0, dim: width };
+  if (start < 0 || start + dim > width) throw fail(`columns ${start}..${start + dim - 1} are outside the rows`);
+  if (!Number.isInteger(o.heads) || o.heads < 1 || dim % o.heads !== 0) throw fail(`width ${dim} is not a multiple of the head count`);
+  const seq = o.seq ?? srcSeq;
+  const seqPad = o.padTo ?? seq;
+  if (seq < 1 || seq > srcSeq || seqPad < seq) throw fail(`seq ${seq} must be in 1..${srcSeq} and padTo ${seqPad} at least seq`);
+  const headDim = dim / o.heads;
+  const shape = o.transposed ? [batch, o.heads, headDim, seqPad] : [batch, o.heads, seqPad, headDim];
+  const y = rec.ctx.empty(shape, 'f32', 'split-heads');
+  record(rec, o.transposed ? 'split_heads_t' : 'split_heads', x, y, y.size, { heads: o.heads, head_dim: headDim, seq, seq_pad: seqPad, src_seq: srcSeq, width, col_off: start });
+  return y;
+}
+
+/** The inverse of splitHeads: x [B, H, padded, dh] -> [B, seq, H*dh] (rows past seq dropped). */
+export function mergeHeads(rec: Recorder, x: Tensor, seq: number): Tensor {
+  if (x.shape.length !== 4 || seq < 1 || seq > x.dim(2)) throw new AtelierGpuError('usage', `mergeHeads: x must be [batch, heads, rows, headDim] with at least seq ${seq} rows, got [${x.shape.join(', ')}]`);
+  const [batch, heads, seqPad, headDim] = x.shape;
+  const y = rec.ctx.empty([batch, seq, heads * headDim], 'f32', 'merge-heads');
+  record(rec, 'merge_heads', x, y, y.size, { heads, head_dim: headDim, seq, seq_pad: seqPad });
   return y;
 }

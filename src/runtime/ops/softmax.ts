@@ -20,6 +20,41 @@ export function softmax(rec: Recorder, x: Tensor, out?: Tensor): Tensor {
   const kernel = ctx.kernels.get({ file: 'softmax', includes: [...red.includes, 'lane_vector'], defines: { WG: red.wg, ...lanes.defines } });
   const rows = x.size / n;
   const grid = rowGrid(rows);
-  rec.dispatch(kernel, { x, out: y }, { n: n / lanes.width, rows, grid_x: grid.gridX }, grid.workgroups);
+  rec.dispatch(kernel, { x, out: y }, { ...NO_MASK, n: n / lanes.width, rows, grid_x: grid.gridX }, grid.workgroups);
+  return y;
+}
+
+const NO_MASK = { block_rows: 1, valid_rows: 1, valid_cols: 0, causal: 0, past: 0 };
+
+export interface SoftmaxMask {
+  /** Rows per block (the last-but-one dimension of x: one block per batch item and head). */
+  validRows: number;
+  /** Columns each row keeps (at most x.dim(-1)). */
+  validCols: number;
+  /** Row i of a block also keeps only columns <= past + i. */
+  causal?: boolean;
+  past?: number;
+}
+
+/**
+ * Softmax over the last dimension of x [..., rows, n] (n a multiple of 4) under a mask that is
+ * computed, not stored: rows >= validRows and columns outside the mask come out as 0
+ * (kernels/softmax.wgsl `masked`: the GEMM attention's scores over padded operands).
+ */
+export function maskedSoftmax(rec: Recorder, x: Tensor, mask: SoftmaxMask): Tensor {
+  const n = x.dim(-1);
+  const blockRows = x.shape.length >= 2 ? x.dim(-2) : 1;
+  const { validRows, validCols, causal = false, past = 0 } = mask;
+  if (x.dtype !== 'f32' || n % 4 !== 0 || validRows > blockRows || validCols > n || validRows < 0 || validCols < 0 || past < 0) {
+    throw new AtelierGpuError('usage', `maskedSoftmax: needs f32 [..., rows, n] with n a multiple of 4, validRows <= rows and validCols <= n; got ${x.dtype} [${x.shape.join(', ')}], validRows ${validRows}, validCols ${validCols}, past ${past}`);
+  }
+  const ctx = rec.ctx;
+  const y = ctx.empty(x.shape, 'f32', 'masked-softmax');
+  if (x.size === 0) return y;
+  const red = rowReduction(ctx);
+  const kernel = ctx.kernels.get({ file: 'softmax', entry: 'masked', includes: [...red.includes, 'lane_vector'], defines: { WG: red.wg, ...laneVector(n).defines } });
+  const rows = x.size / n;
+  const grid = rowGrid(rows);
+  rec.dispatch(kernel, { scores: x, probs: y }, { n: n / 4, rows, grid_x: grid.gridX, block_rows: blockRows, valid_rows: validRows, valid_cols: validCols, causal: causal ? 1 : 0, past }, grid.workgroups);
   return y;
 }

@@ -1,17 +1,20 @@
-/** Typed wrapper for kernels/attention_backward.wgsl (the gradient of src/runtime/ops/attention.ts). */
-import { AtelierGpuError } from '../../runtime/errors.ts';
-import { rowReduction } from '../../runtime/ops/rows.ts';
+/**
+ * The gradient of the GEMM attention path (src/runtime/ops/attention.ts attentionGemm), from the
+ * probabilities its forward kept: with S = scale * Q K^T, P = masked softmax(S), O = P V per head,
+ *   dP = dO V^T,  dS = P * (dP - rowsum(dP * P)),  dQ = scale * dS K,  dK = scale * dS^T Q,  dV = P^T dO,
+ * each product a batched GEMM over per-head operands (masked and padded entries of P are 0, so
+ * they pass no gradient).
+ */
+import { padAxis, mergeHeads, splitHeads } from '../../runtime/ops/layout.ts';
+import { matmul, roundUp4 } from '../../runtime/ops/matmul.ts';
+import type { GemmAttentionOptions } from '../../runtime/ops/attention.ts';
 import type { Recorder } from '../../runtime/recorder.ts';
 import type { Tensor } from '../../runtime/tensor.ts';
+import { softmaxBackward } from './rows.ts';
 
-export interface AttentionBackwardOptions {
-  heads: number;
-  causal: boolean;
-  /** Absolute position of the first query (causal). */
-  past: number;
-  /** Valid rows of k and v. */
-  kvLength: number;
-  scale: number;
+export interface AttentionSaved extends GemmAttentionOptions {
+  /** The forward's probabilities [B, H, Tq4, Tk4]. */
+  probs: Tensor;
 }
 
 export interface AttentionGrads {
@@ -20,42 +23,41 @@ export interface AttentionGrads {
   dv: Tensor;
 }
 
-/** dQ, dK, dV of attention(q, k, v) given its output `o` and the output's gradient `dO`. */
-export function attentionBackward(rec: Recorder, dO: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, opts: AttentionBackwardOptions): AttentionGrads {
-  const [batch, tq, dim] = q.shape;
+/** dQ, dK, dV of attention(q, k, v) given the output's gradient dO [B, Tq, H*Dh]. */
+export function attentionBackward(rec: Recorder, dO: Tensor, q: Tensor, k: Tensor, v: Tensor, s: AttentionSaved): AttentionGrads {
+  const [, tq] = q.shape;
   const capacity = k.dim(1);
-  if (dO.shape.join() !== q.shape.join() || o.shape.join() !== q.shape.join()) {
-    throw new AtelierGpuError('usage', `attention backward: dO [${dO.shape.join(', ')}] and O [${o.shape.join(', ')}] must have q's shape [${q.shape.join(', ')}]`);
-  }
-  const headDim = dim / opts.heads;
-  const ctx = rec.ctx;
-  // lanes are independent queries/keys (no reductions), so any width works; use the row kernels' WG
-  const wg = rowReduction(ctx).wg;
-  const defines = { WG: wg, DH4: headDim / 4 };
-  const row = dim / 4;
-  const params = {
-    tq,
-    tk: opts.kvLength,
-    tcap: capacity,
-    past: opts.causal ? opts.past : 0,
-    causal: opts.causal ? 1 : 0,
-    heads: opts.heads,
-    q_batch: tq * row,
-    q_row: row,
-    kv_batch: capacity * row,
-    kv_row: row,
-    scale: opts.scale,
+  const tq4 = roundUp4(tq);
+  const queries = { heads: s.heads, padTo: tq4 };
+  const keys = { heads: s.heads, seq: s.kvLength, padTo: roundUp4(s.kvLength) };
+  const take = (t: Tensor, f: (t: Tensor) => Tensor): Tensor => {
+    const y = f(t);
+    t.dispose();
+    return y;
   };
-  const dq = ctx.empty(q.shape, 'f32', 'dattention.q');
-  const dk = ctx.empty(k.shape, 'f32', 'dattention.k');
-  const dv = ctx.empty(v.shape, 'f32', 'dattention.v');
-  const lse = ctx.empty([batch, opts.heads, tq], 'f32', 'dattention.lse');
-  const delta = ctx.empty([batch, opts.heads, tq], 'f32', 'dattention.delta');
-  const dqKernel = ctx.kernels.get({ file: 'attention_backward', entry: 'main_dq', defines });
-  rec.dispatch(dqKernel, { q, k, v, o, d_o: dO, dq, lse, delta }, params, [Math.ceil(tq / wg), opts.heads, batch]);
-  const dkvKernel = ctx.kernels.get({ file: 'attention_backward', entry: 'main_dkv', defines });
-  rec.dispatch(dkvKernel, { q, k, v, d_o: dO, dk, dv, lse, delta }, params, [Math.ceil(capacity / wg), opts.heads, batch]);
-  lse.dispose();
-  delta.dispose();
-  return { dq, dk, dv };
+
+  const dOh = splitHeads(rec, dO, queries);
+  const vh = splitHeads(rec, v, keys);
+  const dP = matmul(rec, dOh, vh, { transB: true });
+  dOh.dispose();
+  vh.dispose();
+  const dS = take(dP, (t) => softmaxBackward(rec, t, s.probs));
+
+  const kt = splitHeads(rec, k, { ...keys, transposed: true });
+  const dQh = matmul(rec, dS, kt, { transB: true, alpha: s.scale });
+  kt.dispose();
+  const qt = splitHeads(rec, q, { ...queries, transposed: true });
+  const dKh = matmul(rec, dS, qt, { transA: true, transB: true, alpha: s.scale });
+  qt.dispose();
+  dS.dispose();
+  const dOt = splitHeads(rec, dO, { ...queries, transposed: true });
+  const dVh = matmul(rec, s.probs, dOt, { transA: true, transB: true });
+  dOt.dispose();
+
+  // Keys past kvLength (a cache's unused capacity) get zero gradient.
+  const toKeys = (t: Tensor) => take(t, (x) => {
+    const merged = mergeHeads(rec, x, s.kvLength);
+    return s.kvLength === capacity ? merged : take(merged, (m) => padAxis(rec, m, 1, 0, capacity));
+  });
+  return { dq: take(dQh, (x) => mergeHeads(rec, x, tq)), dk: toKeys(dKh), dv: toKeys(dVh) };
 }
