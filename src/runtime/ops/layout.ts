@@ -25,7 +25,7 @@ type LayoutEntry = 'copy_window' | 'pad' | 'transpose' | 'transpose4' | 'split_h
 function record(rec: Recorder, entry: LayoutEntry, src: Tensor, dst: Tensor, threads: number, p: LayoutParams): void {
   const kernel = rec.ctx.kernels.get({ file: 'layout', entry });
   const g = grid1d(threads, kernel.workgroupSize[0]);
-  const buffers = entry === 'transpose4' ? { src4: src, dst4: dst } : { src, dst };
+  const buffers: Record<string, Tensor> = entry === 'transpose4' ? { src4: src, dst4: dst } : { src, dst };
   rec.dispatch(kernel, buffers, { ...UNUSED, n: threads, row_pitch: g.rowPitch, ...p }, g.workgroups);
 }
 
