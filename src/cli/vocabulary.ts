@@ -9,6 +9,7 @@
 import { catalogSchema } from '../model/bundle.ts';
 import { catalogLexicon } from '../model/lexicon.ts';
 import { prepareDataset } from '../node/dataset.ts';
+import { lockFolder } from '../node/lock.ts';
 import { DEFAULT_WEIGHTS_DIR, readWeightsFolder, writeManifest } from '../node/weights.ts';
 import { sameLabels, trainingPreprocess, trainingVocabulary } from '../train/trainer.ts';
 import { parseArgs, usage, UsageError, type OptionSpec } from './args.ts';
@@ -29,11 +30,22 @@ export async function run(argv: string[]): Promise<number> {
   const paths = options.data as string[];
   if (paths.length === 0) throw new UsageError('at least one --data <catalog folder> is needed');
   const dir = (options.weights as string | undefined) ?? DEFAULT_WEIGHTS_DIR;
+  // Held from the read to the write, so two updates of one folder cannot lose one another's catalogs.
+  const lock = lockFolder(dir);
+  try {
+    await updateVocabularies(dir, paths, options['cache-dir'] as string | undefined);
+  } finally {
+    lock.release();
+  }
+  return 0;
+}
+
+async function updateVocabularies(dir: string, paths: string[], cacheDir: string | undefined): Promise<void> {
   const bundle = readWeightsFolder(dir);
   const catalogs = [...bundle.manifest.catalogs];
   for (const path of paths) {
     // Loaded exactly as training loads it, so the training split is the one the weights saw.
-    const dataset = await prepareDataset(path, { preprocess: trainingPreprocess(bundle.config), cacheDir: options['cache-dir'] as string | undefined });
+    const dataset = await prepareDataset(path, { preprocess: trainingPreprocess(bundle.config), cacheDir });
     dataset.images?.close();
     const name = dataset.catalog.name;
     const index = catalogs.findIndex((c) => c.name === name);
@@ -54,5 +66,4 @@ export async function run(argv: string[]): Promise<number> {
   }
   writeManifest(dir, { ...bundle.manifest, catalogs });
   console.log(`wrote ${dir}/model.json`);
-  return 0;
 }

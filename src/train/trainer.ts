@@ -14,7 +14,8 @@
  * Run folder: checkpoints (src/node/checkpoint.ts: written atomically, `--resume` continues
  * exactly: the data order is a function of (seed, epoch, batch position), the optimizer's moments
  * and step are restored), `train-log.jsonl` (one line per `logEvery` steps, per validation and per
- * checkpoint) and `weights` (the latest checkpoint's weights folder).
+ * checkpoint) and `weights` (the latest checkpoint's weights folder). A running trainer holds the
+ * folder's lock (src/node/lock.ts): a second one on the same folder is refused.
  */
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ import { backboneParams, decoderParams, headParams, headWidth, initialValues } f
 import { readCheckpoint, writeCheckpoint } from '../node/checkpoint.ts';
 import { prepareDataset, type Dataset } from '../node/dataset.ts';
 import { createNodeContext } from '../node/gpu.ts';
+import { lockFolder } from '../node/lock.ts';
 import { readWeightsFolder } from '../node/weights.ts';
 import type { GpuContext } from '../runtime/gpu.ts';
 import type { Tensor } from '../runtime/tensor.ts';
@@ -282,13 +284,24 @@ export function checkSettings(s: TrainSettings): void {
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
+  // One trainer per run folder, locked before it is read: two would interleave checkpoints, and one
+  // would resume from a checkpoint the other then removes.
+  mkdirSync(options.out, { recursive: true });
+  const lock = lockFolder(options.out);
+  try {
+    return await trainLocked(options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(options: TrainOptions): Promise<TrainResult> {
   const out = options.out;
   const resumed = options.resume ? readCheckpoint<TrainerState>(out) : null;
   if (options.resume && !resumed) throw new Error(`--resume: ${out} holds no checkpoint (no ${join(out, 'latest')})`);
   if (!options.resume && existsSync(join(out, 'latest'))) throw new Error(`${out} already holds a run; pass --resume to continue it or choose another --out`);
   const settings: TrainSettings = resumed ? resumed.state.settings : settingsOf(options);
   checkSettings(settings);
-  mkdirSync(out, { recursive: true });
   const started = performance.now();
 
   // The model: a checkpoint, a weights folder to fine-tune, or a fresh model for the catalogs.

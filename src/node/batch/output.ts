@@ -3,8 +3,11 @@
  * (Shopify rows for listed items, failures in `x.errors.jsonl` beside it). Opening an existing,
  * non-empty output requires `--resume`, so a rerun never silently appends to or clobbers a file;
  * with it, each file is recovered (a crash-cut tail truncated) and the ids it holds are skipped.
+ * An open output holds `<out>.lock` (src/node/lock.ts) until close(): a second process on the same
+ * `--out`, resuming or not, is refused instead of listing every item a second time into it.
  */
 import { existsSync, statSync } from 'node:fs';
+import { lockFile, type WriterLock } from '../lock.ts';
 import { CSV_HEADER, SHOPIFY_CSV_FORMAT, csvLine, shopifyRow, type ShopifyOptions } from './csv.ts';
 import { JSONL_FORMAT, isFailed, jsonlLine, type BatchRecord } from './jsonl.ts';
 import { AppendFile, recoverRecords, type RecordFormat } from './records.ts';
@@ -20,6 +23,7 @@ export interface OutputSink {
   write(record: BatchRecord): void;
   /** fsync: called at batch boundaries. */
   sync(): void;
+  /** Closes the files and releases the lock. */
   close(): void;
 }
 
@@ -29,9 +33,16 @@ export interface OutputOptions {
 }
 
 export function openOutput(path: string, options: OutputOptions): OutputSink {
-  if (/\.jsonl$/i.test(path)) return new JsonlOutput(path, options);
-  if (/\.csv$/i.test(path)) return new ShopifyCsvOutput(path, options);
-  throw new Error(`--out '${path}' must end in .jsonl or .csv`);
+  const Output = /\.jsonl$/i.test(path) ? JsonlOutput : /\.csv$/i.test(path) ? ShopifyCsvOutput : null;
+  if (!Output) throw new Error(`--out '${path}' must end in .jsonl or .csv`);
+  // Taken before the file is read: resume's recovery truncates it.
+  const lock = lockFile(path);
+  try {
+    return new Output(path, options, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 }
 
 /** The errors file that accompanies a CSV output. */
@@ -62,7 +73,11 @@ class JsonlOutput implements OutputSink {
   readonly paths: string[];
   private readonly file: AppendFile;
 
-  constructor(path: string, options: OutputOptions) {
+  constructor(
+    path: string,
+    options: OutputOptions,
+    private readonly lock: WriterLock,
+  ) {
     prepare(path, JSONL_FORMAT, options, this.doneIds, (r) => r.id, this.recovered);
     this.file = new AppendFile(path);
     this.paths = [path];
@@ -78,6 +93,7 @@ class JsonlOutput implements OutputSink {
 
   close(): void {
     this.file.close();
+    this.lock.release();
   }
 }
 
@@ -91,7 +107,11 @@ class ShopifyCsvOutput implements OutputSink {
   private errors: AppendFile | null = null;
   private readonly shopify: ShopifyOptions;
 
-  constructor(path: string, options: OutputOptions) {
+  constructor(
+    path: string,
+    options: OutputOptions,
+    private readonly lock: WriterLock,
+  ) {
     this.errorsPath = errorsPathFor(path);
     this.shopify = options.shopify ?? {};
     const hasHeader = prepare(path, SHOPIFY_CSV_FORMAT, options, this.doneIds, (sku) => sku, this.recovered);
@@ -119,5 +139,6 @@ class ShopifyCsvOutput implements OutputSink {
   close(): void {
     this.csv.close();
     this.errors?.close();
+    this.lock.release();
   }
 }
