@@ -5,7 +5,7 @@
  * with a checkpoint; `--resume` continues exactly from the last one.
  */
 import { parseArgs, usage, UsageError, type OptionSpec } from './args.ts';
-import { DEFAULT_LOSS_WEIGHTS, DEFAULT_SETTINGS, train, type LossWeights, type TrainTask } from '../train/trainer.ts';
+import { DEFAULT_LOSS_WEIGHTS, DEFAULT_SETTINGS, train, type LossWeights, type TrainStage, type TrainTask } from '../train/trainer.ts';
 
 const SPEC: Record<string, OptionSpec> = {
   data: { type: 'list', description: 'a catalog folder (repeat for several catalogs; one head each)' },
@@ -26,6 +26,7 @@ const SPEC: Record<string, OptionSpec> = {
   task: { type: 'string', description: 'multitask (default), attributes or price (single-task ablations: no decoder)' },
   'no-hierarchy': { type: 'boolean', description: 'train the decoder with empty prompts (ablation)' },
   'no-decoder': { type: 'boolean', description: 'no decoder loss (heads only)' },
+  stage: { type: 'string', description: "all (default) or decoder: only the decoder, every item with text, on image tokens computed once per image and cached (a staged schedule chains runs with --init: --no-decoder, then --stage decoder, then a short all)" },
   'class-balance': { type: 'string', description: `weigh attribute class c by (its frequency / the mean)^-p, this p (default ${DEFAULT_SETTINGS.classBalance}: inverse square root; 0: off)` },
   'loss-weights': { type: 'string', description: `e.g. attr=1,price=0.5,text=1 (default attr=${DEFAULT_LOSS_WEIGHTS.attr},price=${DEFAULT_LOSS_WEIGHTS.price},text=${DEFAULT_LOSS_WEIGHTS.text})` },
   'val-items': { type: 'string', description: `validation items per catalog (default ${DEFAULT_SETTINGS.valItems})` },
@@ -67,6 +68,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!o.resume && data.length === 0) throw new UsageError('at least one --data catalog is needed');
   const task = (o.task as string | undefined) ?? 'multitask';
   if (!['multitask', 'attributes', 'price'].includes(task)) throw new UsageError(`--task must be multitask, attributes or price, got '${task}'`);
+  const stage = (o.stage as string | undefined) ?? 'all';
+  if (!['all', 'decoder'].includes(stage)) throw new UsageError(`--stage must be all or decoder, got '${stage}'`);
   const abort = new AbortController();
   const stop = () => {
     if (abort.signal.aborted) process.exit(130);
@@ -95,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
     task: task as TrainTask,
     hierarchy: !o['no-hierarchy'],
     decoder: !o['no-decoder'],
+    stage: stage as TrainStage,
     lossWeights: lossWeights(o['loss-weights'] as string | undefined),
     classBalance: num(o['class-balance'], 'class-balance') ?? DEFAULT_SETTINGS.classBalance,
     valItems: num(o['val-items'], 'val-items', true) ?? DEFAULT_SETTINGS.valItems,

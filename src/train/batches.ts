@@ -185,18 +185,20 @@ function lexiconOf(schema: CatalogSchema): Lexicon {
 
 /**
  * The host arrays of one batch. `augment` (training) jitters each image with a seed from
- * (seed, epoch, id); `prompts` null skips the decoder's tokens (single-task runs).
+ * (seed, epoch, id); `prompts` null skips the decoder's tokens (single-task runs); `images` false
+ * leaves the images empty.
  */
-export function hostBatch(c: BatchContext, positions: readonly number[], o: { seed: number; epoch: number; augment: boolean; prompts: PromptOptions | null }): HostBatch {
+export function hostBatch(c: BatchContext, positions: readonly number[], o: { seed: number; epoch: number; augment: boolean; prompts: PromptOptions | null; images?: boolean }): HostBatch {
   const items = positions.map((p) => c.items[p]);
-  const raw = c.readImages(items.map((item) => item.id));
-  if (o.augment) {
+  // images: false (a step on cached image tokens) reads and prepares no pixels.
+  const raw = o.images === false ? new Uint8Array(0) : c.readImages(items.map((item) => item.id));
+  if (o.augment && raw.length > 0) {
     const size = raw.length / items.length;
     const out = new Uint8Array(raw.length);
     items.forEach((item, i) => augmentImage(raw.subarray(i * size, (i + 1) * size), c.preprocess, DEFAULT_AUGMENT, hashString(`augment:${o.epoch}:${item.id}`, o.seed), out.subarray(i * size, (i + 1) * size)));
     raw.set(out);
   }
-  const images = normaliseBatch(raw, items.length, c.preprocess);
+  const images = raw.length > 0 ? normaliseBatch(raw, items.length, c.preprocess) : new Float32Array(0);
   const encoded = items.map((item) => c.schema.labels.encode(item));
   const attributeLabels = c.schema.labels.attributes.map((_, a) => Int32Array.from(encoded, (e) => e[a]));
   const price = new Float32Array(items.length);

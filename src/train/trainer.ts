@@ -32,6 +32,9 @@ import { initialBundle } from '../model/init.ts';
 import { attributeVocabulary } from '../model/lexicon.ts';
 import { backboneParams, decoderParams, headParams, headWidth, initialValues } from '../model/params.ts';
 import { readCheckpoint, writeCheckpoint } from '../node/checkpoint.ts';
+import type { ImageStore } from '../node/image-store.ts';
+import { DEFAULT_CACHE_DIR } from '../node/image-store.ts';
+import { ImageTokenCache } from '../node/token-cache.ts';
 import { prepareDataset, type Dataset } from '../node/dataset.ts';
 import { createNodeContext } from '../node/gpu.ts';
 import { lockFolder } from '../node/lock.ts';
@@ -46,6 +49,14 @@ import { AdamW, type Schedule, type StepReport } from './optimizer.ts';
 import { tapeOps } from './tape-ops.ts';
 
 export type TrainTask = 'multitask' | 'attributes' | 'price';
+
+/**
+ * What a run trains: `all` (the backbone, heads and decoder from live images), or `decoder` (only
+ * the decoder, every item of a batch with text, on image tokens the backbone computed once per
+ * image and src/node/token-cache.ts stored). A staged schedule is several runs chained with
+ * --init: `--no-decoder` (backbone + heads), then `--stage decoder`, then a short `all`.
+ */
+export type TrainStage = 'all' | 'decoder';
 
 export interface LossWeights {
   attr: number;
@@ -80,6 +91,8 @@ export interface TrainSettings {
   hierarchy: boolean;
   /** false: no decoder loss (the decoder's weights are kept as they are). */
   decoder: boolean;
+  /** Default 'all'. */
+  stage?: TrainStage;
   lossWeights: LossWeights;
   /**
    * Class balancing of the attribute losses: class c of an attribute weighs (n_c / n̄)^-p, p this
@@ -174,6 +187,7 @@ interface CatalogRun {
   train: CatalogItem[];
   val: CatalogItem[];
   batch: Omit<BatchContext, 'items'>;
+  store: ImageStore;
 }
 
 /**
@@ -264,7 +278,7 @@ function plannedFromSettings(s: TrainSettings, batchesPerEpoch: number): number 
   return Number.isFinite(planned) ? planned : null;
 }
 
-const SETTING_KEYS = ['data', 'config', 'epochs', 'steps', 'minutes', 'batchSize', 'lr', 'weightDecay', 'clipNorm', 'warmupSteps', 'init', 'limit', 'seed', 'task', 'hierarchy', 'decoder', 'lossWeights', 'classBalance', 'valItems', 'textItems', 'maxTokens', 'checkpointMinutes', 'logEvery', 'vocabSize', 'cacheDir'] as const satisfies readonly (keyof TrainSettings)[];
+const SETTING_KEYS = ['data', 'config', 'epochs', 'steps', 'minutes', 'batchSize', 'lr', 'weightDecay', 'clipNorm', 'warmupSteps', 'init', 'limit', 'seed', 'task', 'hierarchy', 'decoder', 'stage', 'lossWeights', 'classBalance', 'valItems', 'textItems', 'maxTokens', 'checkpointMinutes', 'logEvery', 'vocabSize', 'cacheDir'] as const satisfies readonly (keyof TrainSettings)[];
 
 /** The settings part of the options (what a checkpoint saves). */
 function settingsOf(o: TrainOptions): TrainSettings {
@@ -280,6 +294,8 @@ export function checkSettings(s: TrainSettings): void {
   }
   if (!Number.isInteger(s.batchSize) || s.batchSize < 1) problems.push(`batch size must be a positive integer, got ${s.batchSize}`);
   if (!['multitask', 'attributes', 'price'].includes(s.task)) problems.push(`task must be multitask, attributes or price, got ${s.task}`);
+  if (s.stage !== undefined && !['all', 'decoder'].includes(s.stage)) problems.push(`stage must be all or decoder, got ${s.stage}`);
+  if (s.stage === 'decoder' && (s.task !== 'multitask' || !s.decoder)) problems.push('--stage decoder trains the decoder: it needs the multitask task and the decoder');
   if (problems.length) throw new Error(`train: ${problems.join('; ')}`);
 }
 
@@ -332,6 +348,7 @@ async function trainLocked(options: TrainOptions): Promise<TrainResult> {
       const store = d.images!;
       return {
         schema,
+        store,
         train: trainItems[i],
         val: d.split.val.slice(0, settings.valItems),
         batch: {
@@ -340,7 +357,7 @@ async function trainLocked(options: TrainOptions): Promise<TrainResult> {
           preprocess,
           tokenizer: bundle.tokenizer,
           maxLength: Math.min(settings.maxTokens ?? Infinity, config.decoder.maxLength),
-          textItems: Math.min(settings.textItems, settings.batchSize),
+          textItems: settings.stage === 'decoder' ? settings.batchSize : Math.min(settings.textItems, settings.batchSize),
         },
       };
     });
@@ -373,12 +390,13 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
   const out = options.out;
   const config = bundle.config;
   const text = settings.task === 'multitask' && settings.decoder;
+  const decoderStage = settings.stage === 'decoder';
   const params = new Map([...bundle.params].map(([name, p]) => [name, new Parameter(name, ctx.tensor(p.data, p.shape, 'f32', name))]));
-  const trainedNames = [
-    ...backboneParams(config),
-    ...catalogs.flatMap((c) => headParams(config, c.schema.head)),
-    ...(text ? decoderParams(config) : []),
-  ].map((s) => s.name);
+  const trainedNames = (
+    decoderStage
+      ? decoderParams(config)
+      : [...backboneParams(config), ...catalogs.flatMap((c) => headParams(config, c.schema.head)), ...(text ? decoderParams(config) : [])]
+  ).map((s) => s.name);
   const taus = ctx.tensor(config.priceQuantiles, [2], 'f32', 'price.taus');
   const classWeights = new Map(catalogs.map((c) => [c, settings.classBalance ? classWeightTensors(ctx, c, settings.classBalance) : null]));
 
@@ -443,8 +461,35 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
     return metrics;
   };
 
-  const budgetSeconds = settings.minutes !== undefined ? settings.minutes * 60 : Infinity;
   const progressStream = options.progress === undefined ? process.stderr : options.progress;
+  // The decoder stage's image tokens: the backbone once per training image (its weights do not
+  // change in this stage), before the clock of the training budget starts.
+  const tokenCaches = new Map<CatalogRun, ImageTokenCache>();
+  if (decoderStage) {
+    for (const c of catalogs) {
+      const bar = progressStream ? new Progress({ total: c.train.length, label: `image tokens ${c.schema.name}`, stream: progressStream }) : null;
+      let shown = 0;
+      const cache = await ImageTokenCache.open({
+        ctx,
+        config,
+        weights: (name) => params.get(name)!.value,
+        weightValues: bundle.params,
+        store: c.store,
+        preprocess: c.batch.preprocess,
+        catalog: c.schema.name,
+        ids: c.train.map((item) => item.id),
+        cacheDir: settings.cacheDir ?? DEFAULT_CACHE_DIR,
+        onProgress: (done) => {
+          bar?.tick(done - shown);
+          shown = done;
+        },
+      });
+      bar?.finish();
+      tokenCaches.set(c, cache);
+      log(out, { type: 'image-tokens', catalog: c.schema.name, items: c.train.length, built: cache.built, path: cache.path });
+    }
+  }
+  const budgetSeconds = settings.minutes !== undefined ? settings.minutes * 60 : Infinity;
   let progress = progressStream ? new Progress({ total: state.plannedSteps, label: 'train', stream: progressStream }) : null;
   progress?.tick(opt.stepCount);
   let batches = epochBatches(catalogs.map((c) => c.train.length), settings.batchSize, settings.seed, state.epoch);
@@ -468,8 +513,12 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
       const ref = batches[state.batchIndex];
       const c = catalogs[ref.catalog];
       const t0 = performance.now();
-      const host = hostBatch({ ...c.batch, items: c.train }, ref.items, { seed: settings.seed, epoch: state.epoch, augment: true, prompts: text ? (settings.hierarchy ? TRAIN_PROMPTS : { ...TRAIN_PROMPTS, hierarchy: false }) : null });
-      const report = await trainStep(ctx, params, config, c.schema, host, taus, opt, settings, text, classWeights.get(c)!);
+      const prompts = text ? (settings.hierarchy ? TRAIN_PROMPTS : { ...TRAIN_PROMPTS, hierarchy: false }) : null;
+      const tokenCache = tokenCaches.get(c);
+      const host = hostBatch({ ...c.batch, items: c.train }, ref.items, { seed: settings.seed, epoch: state.epoch, augment: true, prompts, images: !tokenCache });
+      const report = tokenCache
+        ? await decoderStep(ctx, params, config, tokenCache.read(ref.items.map((p) => c.train[p].id)), tokenCache.shape, host, opt, settings)
+        : await trainStep(ctx, params, config, c.schema, host, taus, opt, settings, text, classWeights.get(c)!);
       const seconds = (performance.now() - t0) / 1000;
       sessionSeconds += seconds;
       state.trainSeconds = sessionStartSeconds + sessionSeconds;
@@ -540,6 +589,7 @@ async function runTraining(r: RunInputs): Promise<TrainResult> {
     log(out, { type: options.signal?.aborted ? 'stopped' : 'end', step: opt.stepCount, epochs: result.epochs, train_seconds: Math.round(state.trainSeconds), wall_seconds: Math.round((performance.now() - r.started) / 1000) });
     return result;
   } finally {
+    for (const cache of tokenCaches.values()) cache.close();
     opt.dispose();
     taus.dispose();
     for (const weights of classWeights.values()) for (const t of weights ?? []) t.dispose();
@@ -600,16 +650,7 @@ export function lossGraph(
   text: boolean,
   classWeights: readonly Tensor[] | null = null,
 ): { total: Var; parts: Record<string, Var>; logits: Var } {
-  const vars = new Map<string, Var>();
-  const w = (name: string): Var => {
-    let v = vars.get(name);
-    if (!v) {
-      const p = params.get(name);
-      if (!p) throw new Error(`the model has no parameter '${name}'`);
-      vars.set(name, (v = tape.param(p)));
-    }
-    return v;
-  };
+  const w = paramVars(tape, params);
   const backbone = backboneForward(tapeOps, w, config, tape.constant(x.images));
   const logits = tape.retain(headLogits(tapeOps, w, schema.name, backbone.pooled));
   const head = schema.head;
@@ -632,14 +673,61 @@ export function lossGraph(
   if (text && x.ids && x.positions && x.tokenLabels) {
     const [B] = x.ids.shape;
     const imageTokens = B === x.images.shape[0] ? backbone.tokens : F.slice(backbone.tokens, 0, 0, B);
-    const memory = decoderMemory(tapeOps, w, imageTokens);
-    const tokenLogits = decoderForward(tapeOps, w, config, x.ids, x.positions, memory);
-    const [, L, V] = tokenLogits.shape;
-    parts.text = tape.retain(F.crossEntropy(F.reshape(tokenLogits, [B * L, V]), x.tokenLabels));
+    parts.text = tape.retain(textLoss(w, config, imageTokens, x));
     total = F.weightedSum([{ loss: headTotal, weight: 1 }, { loss: parts.text, weight: s.lossWeights.text }]);
   }
   parts.total = tape.retain(total);
   return { total, parts, logits };
+}
+
+/** The decoder's token CE over the target tokens, given the image tokens [B, N, D] of the text rows. */
+export function textLoss(w: (name: string) => Var, config: ModelConfig, imageTokens: Var, x: Pick<StepInputs, 'ids' | 'positions' | 'tokenLabels'>): Var {
+  const [B] = x.ids!.shape;
+  const memory = decoderMemory(tapeOps, w, imageTokens);
+  const tokenLogits = decoderForward(tapeOps, w, config, x.ids!, x.positions!, memory);
+  const [, L, V] = tokenLogits.shape;
+  return F.crossEntropy(F.reshape(tokenLogits, [B * L, V]), x.tokenLabels!);
+}
+
+/** Variables of a tape's parameters, one per name. */
+export function paramVars(tape: Tape, params: Map<string, Parameter>): (name: string) => Var {
+  const vars = new Map<string, Var>();
+  return (name) => {
+    let v = vars.get(name);
+    if (!v) {
+      const p = params.get(name);
+      if (!p) throw new Error(`the model has no parameter '${name}'`);
+      vars.set(name, (v = tape.param(p)));
+    }
+    return v;
+  };
+}
+
+/**
+ * One decoder-stage step: the text loss on cached image tokens (f32 [B * N * D]), backward and
+ * AdamW over the decoder's parameters, in one recorder and one submit.
+ */
+async function decoderStep(ctx: GpuContext, params: Map<string, Parameter>, config: ModelConfig, imageTokens: Float32Array, shape: [number, number], host: HostBatch, opt: AdamW, s: TrainSettings): Promise<StepReport> {
+  const t = host.tokens!;
+  const tokens = ctx.tensor(imageTokens, [t.rows, ...shape]);
+  const inputs = {
+    ids: ctx.tensor(t.ids, [t.rows, t.length], 'u32'),
+    positions: ctx.tensor(t.positions, [t.rows, t.length], 'u32'),
+    tokenLabels: ctx.tensor(t.labels, [t.rows * t.length], 'i32'),
+  };
+  const rec = ctx.recorder('decoder-step');
+  const tape = new Tape(rec);
+  try {
+    const text = tape.retain(textLoss(paramVars(tape, params), config, tape.constant(tokens), inputs));
+    const total = tape.retain(F.scale(text, s.lossWeights.text));
+    tape.backward(total);
+    const result = opt.step(rec, { text: text.value, total: total.value });
+    tape.dispose();
+    rec.submit();
+    return await result.read();
+  } finally {
+    for (const x of [tokens, inputs.ids, inputs.positions, inputs.tokenLabels]) x.dispose();
+  }
 }
 
 /** One step: upload, forward, backward and AdamW in one recorder and one submit; one readback. */

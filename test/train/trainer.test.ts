@@ -138,6 +138,35 @@ describe('the multitask trainer', () => {
     expect(readdirSync(join(out, 'checkpoints'))).toEqual(['step-000004']);
   });
 
+  it('--stage decoder: trains only the decoder on cached image tokens, every item with text, and reuses the cache', async () => {
+    const source = join(root, 'learn', 'weights');
+    const init = readWeightsFolder(source);
+    const out = join(root, 'decoder-stage');
+    const texts: number[] = [];
+    const result = await train({ ...base(out), init: source, stage: 'decoder', steps: 12, onStep: (r) => texts.push(r.losses.text) });
+    expect(result.steps).toBe(12);
+    expect(texts.every(Number.isFinite)).toBe(true);
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    expect(mean(texts.slice(-3))).toBeLessThan(mean(texts.slice(0, 3)));
+    const tuned = readWeightsFolder(join(out, 'weights'));
+    let changed = 0;
+    for (const [name, p] of init.params) {
+      const same = Array.from(tuned.params.get(name)!.data).every((v, i) => v === p.data[i]);
+      if (!name.startsWith('decoder.')) expect(same, `${name} is not the decoder's: unchanged`).toBe(true);
+      else if (!same) changed++;
+    }
+    expect(changed).toBeGreaterThan(0);
+    const log = readFileSync(join(out, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const cache = log.find((l) => l.type === 'image-tokens');
+    expect(cache).toMatchObject({ catalog: 'shop', built: true });
+    // every item of a batch has text: batch 8 of sequences
+    expect(log.find((l) => l.type === 'train').tokens_per_s).toBeGreaterThan(0);
+    // A second run on the same weights and images reads the cache instead of building it.
+    await train({ ...base(join(root, 'decoder-stage-2')), init: source, stage: 'decoder', steps: 1 });
+    const again = readFileSync(join(root, 'decoder-stage-2', 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(again.find((l) => l.type === 'image-tokens')).toMatchObject({ built: false, path: cache.path });
+  });
+
   it('--init carries the backbone and decoder over and makes a fresh head for a new catalog', async () => {
     const source = join(root, 'learn', 'weights');
     const init = readWeightsFolder(source);
