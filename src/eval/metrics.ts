@@ -148,6 +148,66 @@ export function textScores(pairs: readonly { prediction: string; reference: stri
   return { rouge1: mean(r1), rouge2: mean(r2), rougeL: mean(rl), bleu: mean(bleu), n };
 }
 
+/** Would a seller keep this text? Shares over the generated texts, lengths in rougeTokens words. */
+export interface TextQuality {
+  /** Texts in which some word occurs 3 or more times ("Men's Der Men's Bots Men's"). */
+  repeated_word_3x: number;
+  /** Non-empty texts that do not end a sentence (. ! ? or a closing quote/bracket after one). */
+  ends_mid_sentence: number;
+  /** Distinct unigrams / bigrams over all unigrams / bigrams of all texts (corpus distinct-n). */
+  distinct_1: number;
+  distinct_2: number;
+  /** Empty texts. */
+  empty: number;
+  /** Mean words per text, and of the references (the catalog's own texts) where given. */
+  mean_words: number;
+  reference_mean_words: number;
+  n: number;
+}
+
+const SENTENCE_END = /[.!?]["')\]]*$/;
+
+/** Seller-facing quality of generated texts (docs/metrics.md): repetition, cut sentences, diversity, length. */
+export function textQuality(texts: readonly string[], references: readonly (string | null | undefined)[] = []): TextQuality {
+  let repeated = 0, cut = 0, empty = 0, words = 0;
+  const unigrams = new Set<string>();
+  const bigrams = new Set<string>();
+  let uniTotal = 0, biTotal = 0;
+  for (const text of texts) {
+    const tokens = rougeTokens(text);
+    if (tokens.length === 0) {
+      empty++;
+      continue;
+    }
+    const counts = new Map<string, number>();
+    for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+    if ([...counts.values()].some((c) => c >= 3)) repeated++;
+    if (!SENTENCE_END.test(text.trim())) cut++;
+    words += tokens.length;
+    tokens.forEach((t, i) => {
+      unigrams.add(t);
+      uniTotal++;
+      if (i > 0) {
+        bigrams.add(`${tokens[i - 1]} ${t}`);
+        biTotal++;
+      }
+    });
+  }
+  const n = texts.length;
+  const refs = references.filter((r): r is string => r != null && r.trim().length > 0);
+  const share = (x: number) => (n > 0 ? x / n : Number.NaN);
+  return {
+    repeated_word_3x: share(repeated),
+    ends_mid_sentence: n - empty > 0 ? cut / (n - empty) : Number.NaN,
+    distinct_1: uniTotal ? unigrams.size / uniTotal : Number.NaN,
+    distinct_2: biTotal ? bigrams.size / biTotal : Number.NaN,
+    empty: share(empty),
+    mean_words: n - empty > 0 ? words / (n - empty) : Number.NaN,
+    reference_mean_words: refs.length ? refs.reduce((s, r) => s + rougeTokens(r).length, 0) / refs.length : Number.NaN,
+    n,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Attributes
 // ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import { OTHER, type LabelSpace } from '../data/labels.ts';
 import type { Lexicon } from '../model/lexicon.ts';
 import type { GroundingMention } from '../model/listing.ts';
 import { hallucinationScores, type HallucinationScores } from './hallucination.ts';
-import { classificationScores, priceScores, textScores, type ClassificationScores, type PriceScores, type TextScores } from './metrics.ts';
+import { classificationScores, priceScores, textQuality, textScores, type ClassificationScores, type PriceScores, type TextQuality, type TextScores } from './metrics.ts';
 
 /** What an item truly is, from the catalog. */
 export interface EvalTruth {
@@ -76,6 +76,8 @@ export interface EvalReport {
   attributes_mean_macro_f1: number;
   price: PriceScores;
   text: { title: TextScores; description: TextScores };
+  /** Seller-facing quality of the generated titles and descriptions. */
+  quality: { title: TextQuality; description: TextQuality };
   hallucination: HallucinationScores;
   latency: LatencyReport;
 }
@@ -155,6 +157,10 @@ export function scoreRecords(records: readonly EvalRecord[], context: ScoreConte
       title: textScores(records.map((r) => ({ prediction: r.predicted.title, reference: r.truth.title }))),
       description: textScores(records.map((r) => ({ prediction: r.predicted.description, reference: r.truth.description }))),
     },
+    quality: {
+      title: textQuality(records.map((r) => r.predicted.title), records.map((r) => r.truth.title)),
+      description: textQuality(records.map((r) => r.predicted.description), records.map((r) => r.truth.description)),
+    },
     hallucination: hallucinationScores(
       lexicon,
       records.map((r) => ({
@@ -214,6 +220,16 @@ export function reportMarkdown(report: EvalReport): string {
       }),
     ),
     '',
+    '## Would a seller keep it (generated text)',
+    '',
+    table(
+      ['field', 'a word 3+ times', 'ends mid-sentence', 'empty', 'distinct-1', 'distinct-2', 'mean words', 'catalog mean words', 'n'],
+      (['title', 'description'] as const).map((f) => {
+        const q = report.quality[f];
+        return [f, pct(q.repeated_word_3x), pct(q.ends_mid_sentence), pct(q.empty), cell(q.distinct_1), cell(q.distinct_2), cell(q.mean_words, 1), cell(q.reference_mean_words, 1), String(q.n)];
+      }),
+    ),
+    '',
     '## Hallucination',
     '',
     table(
@@ -244,7 +260,8 @@ export interface ResultRow {
 export function resultsTable(rows: readonly ResultRow[]): string {
   const header = [
     'row', 'attr mean macro-F1', 'price MAE', 'price R²', 'R² (log)', 'interval cov.', 'title R-L', 'desc R-1', 'desc R-2', 'desc R-L', 'desc BLEU',
-    'contra. vs truth', 'mention prec.', 'with a checked mention', 'contra. vs pred.', 'paper metric', 'human baseline', 'ms/listing (p50 / p90)', 'decode tok/s',
+    'contra. vs truth', 'mention prec.', 'with a checked mention', 'contra. vs pred.', 'paper metric', 'human baseline',
+    'title word 3+x', 'desc cut mid-sentence', 'desc distinct-2', 'desc words (catalog)', 'ms/listing (p50 / p90)', 'decode tok/s',
   ];
   const body = rows.map(({ name, report: r, show = {} }) => {
     const a = show.attributes ?? true, p = show.price ?? true, t = show.text ?? true;
@@ -256,6 +273,8 @@ export function resultsTable(rows: readonly ResultRow[]): string {
       p ? cell(r.price.mae, 2) : '—', p ? cell(r.price.r2) : '—', p ? cell(r.price.r2_log) : '—', p ? pct(r.price.interval_coverage) : '—',
       t ? cell(r.text.title.rougeL) : '—', t ? cell(d.rouge1) : '—', t ? cell(d.rouge2) : '—', t ? cell(d.rougeL) : '—', t ? cell(d.bleu) : '—',
       t ? pct(h.contradiction_rate_vs_truth) : '—', t ? cell(h.mention_precision_vs_truth) : '—', t ? pct(h.listings_with_mentions) : '—', t ? pct(h.contradiction_rate_vs_predicted) : '—', t ? cell(h.paper_metric, 2) : '—', t ? pct(h.human_baseline) : '—',
+      t ? pct(r.quality.title.repeated_word_3x) : '—', t ? pct(r.quality.description.ends_mid_sentence) : '—', t ? cell(r.quality.description.distinct_2) : '—',
+      t ? `${cell(r.quality.description.mean_words, 1)} (${cell(r.quality.description.reference_mean_words, 1)})` : '—',
       // A row without text decodes one token per listing: its tokens/s would measure nothing.
       `${cell(r.latency.median_ms, 1)} / ${cell(r.latency.p90_ms, 1)}`, t ? cell(r.latency.decode_tokens_per_s, 0) : '—',
     ];

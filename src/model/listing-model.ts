@@ -34,6 +34,7 @@ import type { AttributePrediction, Listing } from './listing.ts';
 import { decodeGenerated, encodePrompt, promptFacts, type PromptFact } from './prompt.ts';
 import { tensorOps } from './tensor-ops.ts';
 import { OTHER } from '../data/labels.ts';
+import type { BpeTokenizer } from '../data/tokenizer.ts';
 
 export interface ListOptions {
   /** Which catalog's heads and schema (default: the first in the weights). */
@@ -62,6 +63,12 @@ export interface ListOptions {
   noRepeatNgram?: number;
   /** A title that reaches this many tokens is closed: the next token is forced to <desc> (default 24). */
   maxTitleTokens?: number;
+  /**
+   * A word-start token may occur at most this many times in a title (default 2; 0 turns it off):
+   * greedy decoding otherwise writes titles like "Nike Men's Der Men's Bots Men's", which the
+   * trigram rule does not catch.
+   */
+  maxTitleRepeats?: number;
   /** Beam search with this many beams (default 1: greedy or sampling; onToken is not called). */
   beams?: number;
   /** Called with each new token's text, per batch row, as it is generated, and the field it belongs to. */
@@ -292,6 +299,11 @@ export class ListingModel {
     const stepMs: number[] = [];
     const noRepeat = options.noRepeatNgram ?? 3;
     const maxTitle = options.maxTitleTokens ?? 24;
+    const titleRepeats = options.maxTitleRepeats ?? 2;
+    const bans = (g: readonly number[], b: number) => {
+      const ngrams = repeatedNgramBans(g, noRepeat);
+      return fields[b] === 'title' && titleRepeats > 0 ? [...ngrams, ...repeatedWordBans(g, this.wordStarts, titleRepeats)] : ngrams;
+    };
     const lengths = prompts.map((p) => p.length);
     const positions = (step: number) => lengths.map((len) => len + step);
     // The token chosen at step s feeds step s + 1 on the GPU: the pick writes it into one of two
@@ -355,7 +367,7 @@ export class ListingModel {
         session.setMask(
           groundings,
           states,
-          generated.map((g) => repeatedNgramBans(g, noRepeat)),
+          generated.map(bans),
           generated.map((g, b) => (fields[b] === 'title' && g.length >= maxTitle ? descId : null)),
         );
         read = pick('decode-pick', current!.logits, step);
@@ -384,7 +396,9 @@ export class ListingModel {
 
   private maxNewTokens(prompts: number[][], options: ListOptions): number {
     const longest = Math.max(...prompts.map((p) => p.length));
-    const maxNew = Math.min(options.maxNewTokens ?? 96, this.config.decoder.maxLength - longest);
+    // By default a listing runs to its end token or the context's end, never to a shorter cap
+    // that would cut a description mid-sentence (Myntra's run to a median of ~100 words).
+    const maxNew = Math.min(options.maxNewTokens ?? Infinity, this.config.decoder.maxLength - longest);
     if (maxNew < 1) throw new Error(`the prompt (${longest} tokens) leaves no room in the decoder's ${this.config.decoder.maxLength}-token context`);
     return maxNew;
   }
@@ -474,6 +488,12 @@ export class ListingModel {
 
   /** Wall time of each decode step of the last call (for the flat-decode benchmark). */
   lastStepTimes: number[] = [];
+
+  private wordStartsCache: Uint8Array | null = null;
+  /** The tokenizer's word-start tokens (the title repetition rule), computed on first use. */
+  get wordStarts(): Uint8Array {
+    return (this.wordStartsCache ??= wordStartTokens(this.bundle.tokenizer));
+  }
 
   dispose(): void {
     for (const t of [...this.weights.values(), ...this.halfCopies.values()]) t.dispose();
@@ -633,6 +653,20 @@ class DecoderSession {
 }
 
 /** Tokens that would complete an n-gram already present in `ids` (no-repeat-n-gram blocking). */
+/** Word-start tokens already used `max` times in `ids` (a title so far). */
+export function repeatedWordBans(ids: readonly number[], wordStarts: Uint8Array, max: number): number[] {
+  const counts = new Map<number, number>();
+  for (const id of ids) if (wordStarts[id]) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return [...counts].filter(([, c]) => c >= max).map(([id]) => id);
+}
+
+/** 1 for tokens that start a word of at least 3 letters (what the title repetition rule counts). */
+export function wordStartTokens(tok: BpeTokenizer): Uint8Array {
+  const out = new Uint8Array(tok.vocabSize);
+  for (let id = 0; id < tok.vocabSize; id++) if (!tok.isSpecial(id) && /^ ?[A-Za-z]{3,}/.test(tok.decode([id]))) out[id] = 1;
+  return out;
+}
+
 export function repeatedNgramBans(ids: readonly number[], n: number): number[] {
   if (n < 1 || ids.length < n - 1) return [];
   const prefix = ids.slice(ids.length - (n - 1));

@@ -46,7 +46,15 @@ export function decodeGenerated(tok: BpeTokenizer, ids: readonly number[]): { ti
   const split = body.indexOf(desc);
   const titleIds = split === -1 ? body : body.slice(0, split);
   const descIds = split === -1 ? [] : body.slice(split + 1);
-  return { title: tok.decode(titleIds).trim(), description: tok.decode(descIds).trim() };
+  const description = tok.decode(descIds).trim();
+  // Without its end token the text ran into the context's end: keep its complete sentences.
+  return { title: tok.decode(titleIds).trim(), description: stop === -1 ? completeSentences(description) : description };
+}
+
+/** `text` up to its last sentence end (. ! ?, with closing quotes or brackets); all of it when there is none. */
+export function completeSentences(text: string): string {
+  const m = /^[\s\S]*[.!?]["')\]]*(?=\s|$)/.exec(text);
+  return m ? m[0] : text;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   rougeN,
   rougeTokens,
   sentenceBleu,
+  textQuality,
   textScores,
 } from '../../src/eval/metrics.ts';
 
@@ -148,5 +149,20 @@ describe("the paper's hallucination score", () => {
     const s = paperHallucinationScore([{ text: "title: Zoë's café_bar -x- 3/4 sleeves--long é", predicted: { a: 'x' } }]);
     expect(s).toEqual({ mentions: 1, hallucinations: 9, score: 9 });
     expect(paperHallucinationScore([{ text: 'nothing here', predicted: {} }]).score).toBe(0);
+  });
+});
+
+describe('text quality (would a seller keep it)', () => {
+  it('counts repeated words, cut sentences, distinct-n, empties and lengths', () => {
+    const q = textQuality(["Nike Men's Der Men's Bots Men's", 'A red cotton shirt.', 'A red shirt with a', ''], ['Nike shoes', 'Red shirt', null, 'x y z w']);
+    expect(q.n).toBe(4);
+    expect(q.repeated_word_3x).toBeCloseTo(1 / 4); // "men" 3 times (the "s" after the apostrophe too)
+    expect(q.empty).toBeCloseTo(1 / 4);
+    expect(q.ends_mid_sentence).toBeCloseTo(2 / 3); // the Nike title and "with a"
+    // words: nike men s der men s bots men s (9) + a red cotton shirt (4) + a red shirt with a (5)
+    expect(q.mean_words).toBeCloseTo(18 / 3);
+    expect(q.distinct_1).toBeCloseTo(new Set(['nike', 'men', 's', 'der', 'bots', 'a', 'red', 'cotton', 'shirt', 'with']).size / 18);
+    expect(q.reference_mean_words).toBeCloseTo((2 + 2 + 4) / 3);
+    expect(textQuality([]).repeated_word_3x).toBeNaN();
   });
 });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NORMALISE, fitImage, normaliseBatch } from '../../src/data/preprocess.ts';
 import type { ModelBundle } from '../../src/model/bundle.ts';
 import { backboneForward, decoderForward, decoderMemory, headLogits, type Weights } from '../../src/model/graph.ts';
-import { ListingModel, repeatedNgramBans, rowOf } from '../../src/model/listing-model.ts';
+import { ListingModel, repeatedNgramBans, repeatedWordBans, rowOf } from '../../src/model/listing-model.ts';
+import { completeSentences, decodeGenerated } from '../../src/model/prompt.ts';
 import { encodePrompt, type PromptFact } from '../../src/model/prompt.ts';
 import { tensorOps } from '../../src/model/tensor-ops.ts';
 import { host, referenceOps, type HostTensor } from '../../src/reference/model-ops.ts';
@@ -260,6 +261,35 @@ describe('listing model on the GPU', () => {
         seen.add(key);
       }
     }
+  });
+
+  it('title repetition: a word-start token used twice is banned in the title, and generated titles never hold one 3 times', async () => {
+    const starts = new Uint8Array(10);
+    starts[4] = starts[7] = 1;
+    expect(repeatedWordBans([4, 1, 4, 7, 1, 1], starts, 2)).toEqual([4]); // 1 is not a word start
+    expect(repeatedWordBans([4, 7], starts, 2)).toEqual([]);
+    const { tokens, pooled } = await model.encode(images.slice(0, 2));
+    pooled.dispose();
+    const out = await model.generate('myntra', tokens, [[], []], { grounding: 'off', maxNewTokens: 30, maxTitleTokens: 24, stopAtEos: false });
+    tokens.dispose();
+    const desc = model.bundle.tokenizer.specialId('<desc>');
+    for (const { ids } of out) {
+      const title = ids.indexOf(desc) === -1 ? ids : ids.slice(0, ids.indexOf(desc));
+      const counts = new Map<number, number>();
+      for (const id of title) if (model.wordStarts[id]) counts.set(id, (counts.get(id) ?? 0) + 1);
+      for (const c of counts.values()) expect(c).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('a text cut by the context keeps its complete sentences; one that ended keeps everything', () => {
+    expect(completeSentences('A red shirt. Made of cotton! It has a collar and')).toBe('A red shirt. Made of cotton!');
+    expect(completeSentences('He said "fine." Then')).toBe('He said "fine."');
+    expect(completeSentences('no sentence end at all')).toBe('no sentence end at all');
+    expect(completeSentences('version 2.5 is')).toBe('version 2.5 is'); // a dot inside a number is no sentence end
+    const tok = model.bundle.tokenizer;
+    const ids = [...tok.encode('Shirt'), tok.specialId('<desc>'), ...tok.encode('A shirt. It is')];
+    expect(decodeGenerated(tok, ids).description).toBe('A shirt.');
+    expect(decodeGenerated(tok, [...ids, tok.specialId('</s>')]).description).toBe('A shirt. It is');
   });
 
   it('list() returns a complete listing per image and reuses pooled buffers across calls', async () => {
