@@ -58,10 +58,11 @@ const schema = catalogSchema({
 
 /**
  * Forward FLOPs (2 per multiply-add) of the products: the backbone and heads per image, and the
- * decoder per text row of L positions (every position is computed, prompt included; causal
- * self-attention counted over the keys each query sees).
+ * decoder per text row of `rows` positions, `targets` of them target tokens (every position runs
+ * the layers, prompt included; only targets go through the vocabulary projection, as the trainer
+ * computes it; causal self-attention counted over the keys each query sees).
  */
-export function modelFlops(c: ModelConfig, rows: number): { image: number; textRow: number } {
+function modelFlops(c: ModelConfig, rows: number, targets: number): { image: number; textRow: number } {
   const b = c.backbone;
   let h = b.imageHeight;
   let w = b.imageWidth;
@@ -78,10 +79,10 @@ export function modelFlops(c: ModelConfig, rows: number): { image: number; textR
   image += b.layers * (2 * T * b.dim * (3 * b.dim + b.dim + 2 * b.mlpDim) + 4 * T * T * b.dim);
   image += 2 * b.dim * (ATTRIBUTES * CLASSES + 3);
   const d = c.decoder;
-  const perPosition = d.layers * (2 * d.dim * (3 * d.dim + d.dim + 2 * d.dim + 2 * d.mlpDim) + 4 * T * d.dim) + 2 * d.dim * d.vocabSize;
+  const perPosition = d.layers * (2 * d.dim * (3 * d.dim + d.dim + 2 * d.dim + 2 * d.mlpDim) + 4 * T * d.dim);
   const selfAttention = d.layers * 4 * d.dim * ((rows * (rows + 1)) / 2);
   const memory = 2 * T * b.dim * d.dim + d.layers * 2 * T * d.dim * 2 * d.dim;
-  return { image, textRow: rows * perPosition + selfAttention + memory };
+  return { image, textRow: rows * perPosition + targets * 2 * d.dim * d.vocabSize + selfAttention + memory };
 }
 
 function syntheticBatch(textRows: number): HostBatch {
@@ -124,7 +125,7 @@ try {
   const specs = modelParams(config, [schema.head]);
   const params = new Map(specs.map((s) => [s.name, new Parameter(s.name, ctx.tensor(initialValues(s, init), s.shape, 'f32', s.name))]));
   const decoderNames = new Set(specs.filter((s) => s.name.startsWith('decoder.')).map((s) => s.name));
-  const flops = modelFlops(config, L);
+  const flops = modelFlops(config, L, L - PROMPT);
   const tokens = tokenGrid(config.backbone).tokens;
   const rows: Record<string, unknown>[] = [];
   let finite = true;
@@ -149,7 +150,7 @@ try {
       let total: Var;
       let parts: Record<string, Var>;
       if (memory) {
-        const text = tape.retain(textLoss(paramVars(tape, params), config, tape.constant(memory), inputs));
+        const text = tape.retain(textLoss(paramVars(tape, params), config, tape.constant(memory), inputs.text!));
         total = tape.retain(F.scale(text, 1));
         parts = { text, total };
       } else {

@@ -194,11 +194,16 @@ export function outputLogits<T>(ops: ModelOps<T>, w: Weights<T>, c: ModelConfig,
  * the KV cache): ids and positions u32 [B, L] (positions 0..L-1 per row) -> logits [B, L, V].
  */
 export function decoderForward<T>(ops: ModelOps<T>, w: Weights<T>, c: ModelConfig, ids: Tensor, positions: Tensor, memory: T): T {
+  return outputLogits(ops, w, c, decoderHidden(ops, w, c, ids, positions, memory));
+}
+
+/** The decoder's last hidden states [B, L, D] before the output norm and projection (training projects only target rows). */
+export function decoderHidden<T>(ops: ModelOps<T>, w: Weights<T>, c: ModelConfig, ids: Tensor, positions: Tensor, memory: T): T {
   let x = embedTokens(ops, w, ids, positions);
   for (let l = 0; l < c.decoder.layers; l++) {
     const cross = crossKeysValues(ops, w, l, memory);
     x = decoderLayer(ops, w, c, l, x, cross, (_layer, qkv) => ops.attentionQkv(qkv, { heads: c.decoder.heads, causal: true }));
     ops.release(cross.k, cross.v);
   }
-  return outputLogits(ops, w, c, x);
+  return x;
 }

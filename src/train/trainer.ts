@@ -27,7 +27,7 @@ import { BpeTokenizer, catalogTexts } from '../data/tokenizer.ts';
 import { classificationScores, priceScores, type ClassificationScores, type PriceScores } from '../eval/metrics.ts';
 import { catalogSchema, type CatalogManifest, type CatalogSchema, type ModelBundle } from '../model/bundle.ts';
 import { presetConfig, validateConfig, type ModelConfig } from '../model/config.ts';
-import { backboneForward, decoderForward, decoderMemory, headLogits } from '../model/graph.ts';
+import { backboneForward, decoderHidden, decoderMemory, headLogits, outputLogits } from '../model/graph.ts';
 import { initialBundle } from '../model/init.ts';
 import { attributeVocabulary } from '../model/lexicon.ts';
 import { backboneParams, decoderParams, headParams, headWidth, initialValues } from '../model/params.ts';
@@ -43,7 +43,7 @@ import type { GpuContext } from '../runtime/gpu.ts';
 import type { Tensor } from '../runtime/tensor.ts';
 import { Progress, type ProgressStream } from '../cli/progress.ts';
 import { Parameter, Tape, type Var } from './autograd.ts';
-import { epochBatches, hostBatch, TRAIN_PROMPTS, VALIDATION_PROMPTS, type BatchContext, type HostBatch } from './batches.ts';
+import { epochBatches, hostBatch, TRAIN_PROMPTS, VALIDATION_PROMPTS, type BatchContext, type HostBatch, type TokenBatch } from './batches.ts';
 import * as F from './ops.ts';
 import { AdamW, type Schedule, type StepReport } from './optimizer.ts';
 import { tapeOps } from './tape-ops.ts';
@@ -607,32 +607,58 @@ function summariseLosses(losses: Record<string, number>): Record<string, number>
   return out;
 }
 
+/** A text batch on the GPU: decoder input ids and positions u32 [B, L], and where its loss is. */
+export interface TextInputs {
+  ids: Tensor;
+  positions: Tensor;
+  /**
+   * The flat positions (b * L + t) that have a target token, u32 [T], and those labels, i32 [T]:
+   * only these rows go through the vocabulary projection and the CE (prompt and padding rows
+   * would cost the largest product of the decoder and add nothing to the loss).
+   */
+  targetRows: Tensor;
+  targetLabels: Tensor;
+}
+
 export interface StepInputs {
   images: Tensor;
   labels: Tensor[];
   price: Tensor;
   hasPrice: Tensor;
-  ids: Tensor | null;
-  positions: Tensor | null;
-  tokenLabels: Tensor | null;
+  text: TextInputs | null;
+}
+
+export function uploadText(ctx: GpuContext, t: TokenBatch): TextInputs {
+  const rows: number[] = [];
+  t.labels.forEach((label, i) => label >= 0 && rows.push(i));
+  // A batch without any target (all prompts) keeps one masked row: the CE of nothing is 0.
+  if (rows.length === 0) rows.push(0);
+  return {
+    ids: ctx.tensor(t.ids, [t.rows, t.length], 'u32'),
+    positions: ctx.tensor(t.positions, [t.rows, t.length], 'u32'),
+    targetRows: ctx.tensor(Uint32Array.from(rows), [rows.length], 'u32'),
+    targetLabels: ctx.tensor(Int32Array.from(rows, (r) => t.labels[r]), [rows.length], 'i32'),
+  };
+}
+
+export function disposeText(x: TextInputs | null): void {
+  if (x) for (const t of [x.ids, x.positions, x.targetRows, x.targetLabels]) t.dispose();
 }
 
 export function upload(ctx: GpuContext, config: ModelConfig, host: HostBatch): StepInputs {
   const b = config.backbone;
-  const t = host.tokens;
   return {
     images: ctx.tensor(host.images, [host.count, b.imageHeight, b.imageWidth, 3]),
     labels: host.attributeLabels.map((l) => ctx.tensor(l, [host.count], 'i32')),
     price: ctx.tensor(host.price, [host.count]),
     hasPrice: ctx.tensor(host.hasPrice, [host.count]),
-    ids: t ? ctx.tensor(t.ids, [t.rows, t.length], 'u32') : null,
-    positions: t ? ctx.tensor(t.positions, [t.rows, t.length], 'u32') : null,
-    tokenLabels: t ? ctx.tensor(t.labels, [t.rows * t.length], 'i32') : null,
+    text: host.tokens ? uploadText(ctx, host.tokens) : null,
   };
 }
 
 export function disposeInputs(x: StepInputs): void {
-  for (const t of [x.images, ...x.labels, x.price, x.hasPrice, x.ids, x.positions, x.tokenLabels]) t?.dispose();
+  for (const t of [x.images, ...x.labels, x.price, x.hasPrice]) t.dispose();
+  disposeText(x.text);
 }
 
 /**
@@ -670,10 +696,10 @@ export function lossGraph(
   const { total: headTotal, perHead } = F.headsLoss(logits, heads);
   const parts: Record<string, Var> = { ...perHead };
   let total = headTotal;
-  if (text && x.ids && x.positions && x.tokenLabels) {
-    const [B] = x.ids.shape;
+  if (text && x.text) {
+    const [B] = x.text.ids.shape;
     const imageTokens = B === x.images.shape[0] ? backbone.tokens : F.slice(backbone.tokens, 0, 0, B);
-    parts.text = tape.retain(textLoss(w, config, imageTokens, x));
+    parts.text = tape.retain(textLoss(w, config, imageTokens, x.text));
     total = F.weightedSum([{ loss: headTotal, weight: 1 }, { loss: parts.text, weight: s.lossWeights.text }]);
   }
   parts.total = tape.retain(total);
@@ -681,12 +707,12 @@ export function lossGraph(
 }
 
 /** The decoder's token CE over the target tokens, given the image tokens [B, N, D] of the text rows. */
-export function textLoss(w: (name: string) => Var, config: ModelConfig, imageTokens: Var, x: Pick<StepInputs, 'ids' | 'positions' | 'tokenLabels'>): Var {
-  const [B] = x.ids!.shape;
+export function textLoss(w: (name: string) => Var, config: ModelConfig, imageTokens: Var, x: TextInputs): Var {
+  const [B, L] = x.ids.shape;
   const memory = decoderMemory(tapeOps, w, imageTokens);
-  const tokenLogits = decoderForward(tapeOps, w, config, x.ids!, x.positions!, memory);
-  const [, L, V] = tokenLogits.shape;
-  return F.crossEntropy(F.reshape(tokenLogits, [B * L, V]), x.tokenLabels!);
+  const hidden = decoderHidden(tapeOps, w, config, x.ids, x.positions, memory);
+  const targets = tapeOps.embed(x.targetRows, F.reshape(hidden, [B * L, config.decoder.dim]));
+  return F.crossEntropy(outputLogits(tapeOps, w, config, targets), x.targetLabels);
 }
 
 /** Variables of a tape's parameters, one per name. */
@@ -710,11 +736,7 @@ export function paramVars(tape: Tape, params: Map<string, Parameter>): (name: st
 async function decoderStep(ctx: GpuContext, params: Map<string, Parameter>, config: ModelConfig, imageTokens: Float32Array, shape: [number, number], host: HostBatch, opt: AdamW, s: TrainSettings): Promise<StepReport> {
   const t = host.tokens!;
   const tokens = ctx.tensor(imageTokens, [t.rows, ...shape]);
-  const inputs = {
-    ids: ctx.tensor(t.ids, [t.rows, t.length], 'u32'),
-    positions: ctx.tensor(t.positions, [t.rows, t.length], 'u32'),
-    tokenLabels: ctx.tensor(t.labels, [t.rows * t.length], 'i32'),
-  };
+  const inputs = uploadText(ctx, t);
   const rec = ctx.recorder('decoder-step');
   const tape = new Tape(rec);
   try {
@@ -726,7 +748,8 @@ async function decoderStep(ctx: GpuContext, params: Map<string, Parameter>, conf
     rec.submit();
     return await result.read();
   } finally {
-    for (const x of [tokens, inputs.ids, inputs.positions, inputs.tokenLabels]) x.dispose();
+    tokens.dispose();
+    disposeText(inputs);
   }
 }
 
