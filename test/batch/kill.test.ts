@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countIds, readJsonlStrict, useTempDir, writePngFolder } from './fixtures.ts';
@@ -52,6 +52,7 @@ describe('kill -9 of a running batch', () => {
     expect(summary.remaining).toBe(N - summary.done);
     expect(readJsonlStrict(out)).toHaveLength(summary.done);
     expect(stopped.stderr).toMatch(/SIGTERM: stopping after the current batch/);
+    expect(existsSync(`${out}.lock`)).toBe(false); // released on the way out, not left to a takeover
 
     const final = await startChild(args).exited;
     expect(final.code, final.stderr).toBe(0);
