@@ -18,10 +18,23 @@ function agrees(got: number, want: SampleRefRow): boolean {
   return Math.abs(before - want.target) < noise || Math.abs(before + want.weight[got] - want.target) < noise;
 }
 
+/**
+ * Row shapes of the draw-for-draw checks, and their timeout. Without subgroups, the first of them
+ * on a cold Mesa shader cache took 120 s beside a training run (MESA_SHADER_CACHE_DIR set to an
+ * empty folder: lavapipe compiling the shared-memory variant of the sampling kernel), 2.3 s with
+ * subgroups; a warm cache makes it milliseconds. So that variant is checked at rows that all need
+ * the vec4 lanes (one specialisation to compile; the scalar-lane path is covered with subgroups),
+ * under a timeout that leaves room for that one compile on a busy machine.
+ */
+const DRAWS = {
+  subgroups: { shapes: [[6, 7], [5, 1000], [2, 4099]], timeout: 120_000 },
+  shared: { shapes: [[6, 8], [5, 1000], [2, 4100]], timeout: 400_000 },
+};
+
 describe.each([
-  ['subgroups where available', {}],
-  ['without subgroups', { disable: { subgroups: true } }],
-])('token choice (%s)', (_name, options) => {
+  ['subgroups where available', {}, DRAWS.subgroups],
+  ['without subgroups', { disable: { subgroups: true } }, DRAWS.shared],
+])('token choice (%s)', (_name, options, draws) => {
   const gpu = useGpu(options);
 
   it.each([[1, 1], [3, 5], [4, 64], [2, 1001], [1, 8192]])('argmax of %i rows of %i logits, with ties and masks', async (rows, vocab) => {
@@ -72,7 +85,7 @@ describe.each([
   ];
   it.each(configs)('sampling %s matches the reference draw for draw', async (_label, config) => {
     const ctx = gpu();
-    for (const [rows, vocab] of [[6, 7], [5, 1000], [2, 4099]]) {
+    for (const [rows, vocab] of draws.shapes) {
       const data = randomArray(rows * vocab, vocab + rows, 4);
       const logits = ctx.tensor(data, [rows, vocab]);
       for (const seed of [1, 2, 3, 0xdeadbeef]) {
@@ -88,7 +101,7 @@ describe.each([
       }
       logits.dispose();
     }
-  });
+  }, draws.timeout);
 
   it('draws tokens in proportion to their top-k probabilities', async () => {
     const ctx = gpu();
