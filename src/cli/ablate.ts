@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   const limit = positiveInteger(options.limit, 'limit');
   const split = splitOption(options.split);
   const batchSize = positiveInteger(options['batch-size'], 'batch-size') ?? 32;
-  const maxNewTokens = positiveInteger(options['max-tokens'], 'max-tokens') ?? 96;
+  const maxNewTokens = positiveInteger(options['max-tokens'], 'max-tokens');
   const k = positiveInteger(options.k, 'k') ?? 10;
   const maxTrain = positiveInteger(options['max-train'], 'max-train');
   const multitask = (options['weights-multitask'] as string | undefined) ?? DEFAULT_WEIGHTS_DIR;
@@ -174,7 +174,7 @@ function catalogSection(data: EvalData, rows: ResultRow[], fullRows: ResultRow[]
   ].join('\n');
 }
 
-function resultsDocument(o: { argv: string[]; adapter: string; manifests: string[]; limit?: number; batchSize: number; maxNewTokens: number; k: number; sections: string[] }): string {
+function resultsDocument(o: { argv: string[]; adapter: string; manifests: string[]; limit?: number; batchSize: number; maxNewTokens: number | undefined; k: number; sections: string[] }): string {
   const command = ['npx atelier ablate', ...o.argv.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a))].join(' ');
   const cpu = cpus();
   return [
@@ -189,7 +189,7 @@ function resultsDocument(o: { argv: string[]; adapter: string; manifests: string
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: WebGPU adapter \`${o.adapter}\`; ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}; Node ${process.version}. Reference rows run on the CPU.`,
-    `- Model config: greedy decoding, at most ${o.maxNewTokens} new tokens per listing for every variant, batch ${o.batchSize}; reference k-NN k = ${o.k}.`,
+    `- Model config: greedy decoding, ${o.maxNewTokens === undefined ? 'each listing to its end token or the end of the decoder context' : `at most ${o.maxNewTokens} new tokens per listing`} for every variant, batch ${o.batchSize}; reference k-NN k = ${o.k}.`,
     ...(o.manifests.length ? ['- Weights:', ...o.manifests.map((m) => `  ${m}`)] : ['- Weights: none (reference rows only).']),
     ...(o.limit
       ? [`- **Subsampled**: the model rows use ${o.limit} rows per catalog, spread evenly over the validation split (--limit), to keep the run short on this machine; the reference rows are given on those same rows and on the whole split.`]

@@ -16,7 +16,7 @@ export const MODEL_RUN_SPEC: Record<string, OptionSpec> = {
   limit: { type: 'string', description: 'evaluate this many rows, spread evenly over the evaluated part' },
   split: { type: 'string', description: "'val' (default: the validation split of the deterministic split training uses) or 'all' (every row, e.g. your own catalog)" },
   'batch-size': { type: 'string', description: 'listings per model call (default 32)' },
-  'max-tokens': { type: 'string', description: 'most tokens generated per listing (default: the model default, 96)' },
+  'max-tokens': { type: 'string', description: 'most tokens generated per listing (default: to the end token or the end of the decoder context)' },
   'cache-dir': { type: 'string', description: 'tensor store folder (default .cache/images in the repository)' },
 };
 
