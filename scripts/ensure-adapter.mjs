@@ -3,10 +3,22 @@
 // 25 or newer (Debian 12's own Mesa 22 is rejected by Dawn; bookworm-backports has 25). Where no
 // adapter is found and we are root on a Debian/Ubuntu machine, this installs it; otherwise it prints
 // exactly what to install. Exit code 0 means an adapter is there.
+//
+//   --quiet   print nothing when an adapter is there (the check takes ~0.4 s: one Dawn start)
+//   --warm    then compile the listing's GPU kernels into Mesa's shader cache (`atelier warmup`),
+//             so the first listing does not spend ~15-30 s compiling (npm run setup:gpu does this)
+// ATELIER_NO_INSTALL=1 prints the commands instead of running apt-get. The `atelier` command runs
+// this script by itself when it finds no adapter (src/node/setup.ts), then runs again.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = new Set(process.argv.slice(2));
+const quiet = args.has('--quiet');
+const warm = args.has('--warm');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 if (!process.env.XDG_RUNTIME_DIR) {
   process.env.XDG_RUNTIME_DIR = join(tmpdir(), `atelier-xdg-${process.getuid?.() ?? 0}`);
@@ -39,23 +51,36 @@ function mesaVersion() {
   }
 }
 
+const isRoot = process.getuid?.() === 0;
+const sudo = isRoot ? '' : 'sudo ';
 const HOW_TO = `No WebGPU adapter was found. Dawn needs a Vulkan driver; without a GPU use Mesa lavapipe 25 or newer:
-  Debian 12:  add 'bookworm-backports' to apt sources, then
-              apt-get install -t bookworm-backports mesa-vulkan-drivers
-  Ubuntu 24.04+ / Debian 13: apt-get install mesa-vulkan-drivers
-(Debian 12's own mesa-vulkan-drivers 22.x is rejected by Dawn.) Then run this script again.`;
+  Debian 12 (bookworm):
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' | ${sudo}tee /etc/apt/sources.list.d/bookworm-backports.list
+    ${sudo}apt-get update && ${sudo}apt-get install -y -t bookworm-backports mesa-vulkan-drivers
+  Ubuntu 24.04+ / Debian 13+:
+    ${sudo}apt-get update && ${sudo}apt-get install -y mesa-vulkan-drivers
+  Other systems: your distribution's Mesa Vulkan drivers (lavapipe), version 25 or newer.
+(Debian 12's own mesa-vulkan-drivers 22.x is rejected by Dawn.) Then run: npm run setup:gpu`;
 
-let adapter = findAdapter();
-if (adapter) {
-  console.log(`WebGPU adapter: ${adapter}`);
+/** The adapter is there: optionally compile the listing's kernels ahead, then exit. */
+function done(adapter) {
+  if (!quiet) console.log(`WebGPU adapter: ${adapter}`);
+  if (warm) {
+    const r = spawnSync(process.execPath, ['--max-semi-space-size=64', join(ROOT, 'bin', 'atelier.mjs'), 'warmup', '--quiet'], { stdio: 'inherit' });
+    // A failed warm-up costs only time on the first listing; the adapter is there.
+    if (r.status !== 0) console.error('(compiling the kernels ahead failed; the first listing will compile them)');
+  }
   process.exit(0);
 }
 
-const isRoot = process.getuid?.() === 0;
+let adapter = findAdapter();
+if (adapter) done(adapter);
+
 const hasApt = existsSync('/usr/bin/apt-get');
-if (!isRoot || !hasApt) {
+const noInstall = /^(1|true|yes)$/i.test(process.env.ATELIER_NO_INSTALL ?? '');
+if (!isRoot || !hasApt || noInstall) {
   console.error(HOW_TO);
-  console.error(`(Not installing it myself: ${!isRoot ? 'not running as root' : 'no apt-get on this machine'}.)`);
+  console.error(`(Not installing it myself: ${noInstall ? 'ATELIER_NO_INSTALL is set' : !isRoot ? 'not running as root' : 'no apt-get on this machine (not Debian/Ubuntu)'}.)`);
   process.exit(1);
 }
 
@@ -84,4 +109,4 @@ if (!adapter) {
   console.error(`Installed mesa-vulkan-drivers ${mesaVersion()}, but Dawn still finds no adapter.\n${HOW_TO}`);
   process.exit(1);
 }
-console.log(`WebGPU adapter: ${adapter}`);
+done(adapter);

@@ -10,3 +10,5 @@ registerCommand('train', 'train the model on catalogs (multitask), resumable; fi
 registerCommand('eval', "score the model's listings against a catalog's own (report JSON / Markdown)", () => import('./eval.ts'));
 registerCommand('ablate', 'the results table: reference rows, prompt and grounding ablations', () => import('./ablate.ts'));
 registerCommand('vocabulary', "store the catalogs' value vocabularies (training split) in a weights folder's model.json", () => import('./vocabulary.ts'));
+registerCommand('warmup', "compile the listing's GPU kernels into the driver's shader cache ahead of the first listing", () => import('./warmup.ts'));
+registerCommand('catalog-head', "fit the catalog chooser behind 'list --catalog auto' and store it in a weights folder's model.json", () => import('./catalog-head.ts'));

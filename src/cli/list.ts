@@ -5,14 +5,16 @@
 import { resolve } from 'node:path';
 import type { Listing } from '../model/listing.ts';
 import type { PromptFact } from '../model/prompt.ts';
+import { AUTO_CATALOG } from '../model/listing-model.ts';
 import { createListingEngine } from '../node/engine.ts';
 import { decodeImageFile } from '../node/image.ts';
 import { groundingOption, parseArgs, usage, UsageError, type OptionSpec } from './args.ts';
+import { warmWithProgress } from './warmup.ts';
 
 const SPEC: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print JSON (one object, or an array for several photos)' },
   weights: { type: 'string', description: 'weights folder (default: the committed weights/)' },
-  catalog: { type: 'string', description: "which catalog's attribute schema to use (default: the first in the weights)" },
+  catalog: { type: 'string', description: "which catalog's attribute schema to use: auto (default: the catalog chooser picks the best-fitting one per photo) or a catalog of the weights (hm, myntra: see the README)" },
   brand: { type: 'string', description: 'the brand, given as a fact' },
   fact: { type: 'list', description: 'a fact name=value that overrides the prediction (e.g. --fact base_colour=Navy Blue)' },
   grounding: { type: 'string', description: "prompted (default: the text cannot contradict a prompted attribute), strict (nor name an attribute that was not prompted) or off" },
@@ -49,8 +51,18 @@ function parseFacts(list: string[], brand: string | undefined): PromptFact[] {
   return facts;
 }
 
+/** "hm (chosen automatically, 98% confident; also available: myntra)". */
+export function describeCatalog(l: Listing): string {
+  const c = l.catalog_choice;
+  if (!c) return l.catalog;
+  const others = c.available.filter((n) => n !== c.used);
+  const also = others.length ? `; also available: ${others.join(', ')}` : '';
+  const how = c.chosen_by === 'auto' ? `chosen automatically, ${((c.confidence ?? 0) * 100).toFixed(0)}% confident` : c.chosen_by === 'flag' ? 'as asked (--catalog)' : "the weights' first catalog";
+  return `${c.used} (${how}${also})`;
+}
+
 function formatListing(path: string, l: Listing): string {
-  const lines = [`== ${path}`, `Title:       ${l.title}`, `Description: ${l.description}`];
+  const lines = [`== ${path}`, `Catalog:     ${describeCatalog(l)}`, `Title:       ${l.title}`, `Description: ${l.description}`];
   const cur = l.price.currency ? ` ${l.price.currency}` : '';
   lines.push(`Price:       ${l.price.value.toFixed(2)}${cur}  (80% interval ${l.price.low.toFixed(2)} – ${l.price.high.toFixed(2)})`);
   lines.push('Attributes:');
@@ -80,8 +92,12 @@ export async function run(argv: string[]): Promise<number> {
       throw new Error(`cannot read ${p}: ${(e as Error).message}`);
     }
   }
-  const engine = await createListingEngine({ weights: options.weights as string | undefined, catalog: options.catalog as string | undefined, batchSize: images.length, weightsDtype: precisionOption(options.precision) });
+  const catalog = (options.catalog as string | undefined) ?? AUTO_CATALOG;
+  const engine = await createListingEngine({ weights: options.weights as string | undefined, catalog, batchSize: images.length, weightsDtype: precisionOption(options.precision) });
   try {
+    // A cold shader cache: compile every kernel ahead, with progress, instead of a silent wait.
+    const batches = [engine.maxBatch, images.length % engine.maxBatch].filter((b) => b > 0);
+    await warmWithProgress(engine.model, { batches });
     const listings = await engine.list(images, {
       facts: parseFacts(options.fact as string[], options.brand as string | undefined),
       grounding: groundingOption(options.grounding),
@@ -93,6 +109,8 @@ export async function run(argv: string[]): Promise<number> {
       seed: numberOption(options.seed, 'seed'),
       beams: numberOption(options.beams, 'beams'),
     });
+    const note = listings.find((l) => l.catalog_choice?.note)?.catalog_choice?.note;
+    if (note) console.error(`atelier list: --catalog auto: ${note}. Using '${listings[0].catalog}'.`);
     if (options.json) console.log(JSON.stringify(listings.length === 1 ? listings[0] : listings, null, 2));
     else console.log(listings.map((l, i) => formatListing(positionals[i], l)).join('\n\n'));
     return 0;

@@ -35,6 +35,14 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`atelier ${name}: ${e.message}`);
       return 2;
     }
+    if ((e as { kind?: string }).kind === 'no-adapter') {
+      // A fresh machine: set the adapter up as `npm run setup:gpu` does, then run this command again.
+      const setup = await import('../node/setup.ts');
+      if (setup.canSetUpAdapter(e)) {
+        const code = setup.setUpAdapterAndRerun(argv);
+        if (code !== null) return code;
+      }
+    }
     console.error(`atelier ${name}: ${(e as Error).message}`);
     if (process.env.ATELIER_DEBUG) console.error(e);
     return 1;

@@ -11,6 +11,7 @@
 import { LabelSpace, OTHER, PriceScaler, type LabelSpaceJson, type PriceScalerJson } from '../data/labels.ts';
 import { BpeTokenizer } from '../data/tokenizer.ts';
 import { fromF16Array, toF16Array } from '../runtime/dtype.ts';
+import type { CatalogChooserJson } from './catalog-chooser.ts';
 import { validateConfig, type ModelConfig } from './config.ts';
 import { mergeVocabularies, type AttributeVocabulary } from './lexicon.ts';
 import { modelParams, type HeadLayout } from './params.ts';
@@ -41,6 +42,11 @@ export interface ModelManifest {
   files: { weights: string; tokenizer: string };
   /** Free-form provenance: how the weights were trained. */
   training?: Record<string, unknown>;
+  /**
+   * The catalog chooser behind `--catalog auto` (src/model/catalog-chooser.ts), fitted after
+   * training by `atelier catalog-head`. Absent: `auto` falls back to the first catalog.
+   */
+  catalogChooser?: CatalogChooserJson;
 }
 
 export interface CatalogSchema {

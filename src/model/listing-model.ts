@@ -26,6 +26,7 @@ import { argmaxTokens, sampleTokens } from '../runtime/ops/sampling.ts';
 import type { Recorder } from '../runtime/recorder.ts';
 import { Tensor } from '../runtime/tensor.ts';
 import type { CatalogSchema, ModelBundle } from './bundle.ts';
+import { backboneFingerprint, CatalogChooser, type CatalogChoice } from './catalog-chooser.ts';
 import type { ModelConfig } from './config.ts';
 import { backboneForward, crossKeysValues, decoderLayer, decoderMemory, embedTokens, outputLogits, type Weights } from './graph.ts';
 import { createGrounding, groundingReport, prepareGroundingVocabulary, type Grounding, type GroundingMode, type GroundingState, type GroundingVocabulary } from './grounding.ts';
@@ -36,8 +37,14 @@ import { tensorOps } from './tensor-ops.ts';
 import { OTHER } from '../data/labels.ts';
 import type { BpeTokenizer } from '../data/tokenizer.ts';
 
+/** `ListOptions.catalog` value that lets the catalog chooser pick each photo's catalog. */
+export const AUTO_CATALOG = 'auto';
+
 export interface ListOptions {
-  /** Which catalog's heads and schema (default: the first in the weights). */
+  /**
+   * Which catalog's heads and schema (default: the first in the weights); 'auto' picks each photo's
+   * best-fitting catalog with the weights' catalog chooser (src/model/catalog-chooser.ts).
+   */
   catalog?: string;
   /** User facts (brand, corrections): they override predictions and are grounded the same way. */
   facts?: PromptFact[];
@@ -164,11 +171,41 @@ export class ListingModel {
   /** Images (decoded pixels, any size) -> one listing each. Rows are batched through every stage. */
   async list(images: readonly PixelImage[], options: ListOptions = {}): Promise<Listing[]> {
     if (images.length === 0) return [];
-    const cat = this.catalog(options.catalog);
+    const auto = options.catalog === AUTO_CATALOG && !this.catalogs.has(AUTO_CATALOG);
+    if (!auto) this.catalog(options.catalog); // an unknown name fails before any GPU work
     const timings: Record<string, number> = {};
     const { tokens, pooled } = await this.encode(images, timings);
-    const rows = await this.classify(cat.schema.name, pooled, timings);
-    pooled.dispose();
+    let choices: CatalogChoice[];
+    try {
+      choices = auto ? await this.chooseCatalogs(images, pooled, timings) : images.map(() => this.namedChoice(options.catalog));
+    } catch (e) {
+      tokens.dispose();
+      pooled.dispose();
+      throw e;
+    }
+    const chosen = [...new Set(choices.map((c) => c.used))];
+    if (chosen.length > 1) {
+      // Rows chose different catalogs: each group is listed with its own (its backbone pass again).
+      tokens.dispose();
+      pooled.dispose();
+      const out = new Array<Listing>(images.length);
+      for (const name of chosen) {
+        const rows = choices.flatMap((c, i) => (c.used === name ? [i] : []));
+        const listed = await this.list(rows.map((i) => images[i]), { ...options, catalog: name });
+        rows.forEach((i, k) => (out[i] = { ...listed[k], catalog_choice: choices[i] }));
+      }
+      return out;
+    }
+    const cat = this.catalog(chosen[0]);
+    let rows: Awaited<ReturnType<ListingModel['classify']>>;
+    try {
+      rows = await this.classify(cat.schema.name, pooled, timings);
+    } catch (e) {
+      tokens.dispose();
+      throw e;
+    } finally {
+      pooled.dispose();
+    }
     const threshold = options.prompt === 'flat' ? Infinity : this.bundle.manifest.confidenceThreshold;
     const facts = rows.map((r) =>
       promptFacts(
@@ -198,8 +235,38 @@ export class ListingModel {
       }));
       const attributes = { ...r.attributes };
       for (const f of options.facts ?? []) attributes[f.name] = { value: f.value, confidence: 1, fact: true };
-      return { catalog: cat.schema.name, attributes, price: r.price, title, description, grounding, timings_ms: { ...timings } };
+      return { catalog: cat.schema.name, catalog_choice: choices[b], attributes, price: r.price, title, description, grounding, timings_ms: { ...timings } };
     });
+  }
+
+  /** The catalog chooser stored with the weights, or why there is none that fits them (worked out once). */
+  get catalogChooser(): CatalogChooser | string {
+    return (this.chooserCache ??= CatalogChooser.fromModel(this.bundle.manifest.catalogChooser, this.catalogNames, this.config.backbone.dim, () => backboneFingerprint(this.bundle.params)));
+  }
+  private chooserCache: CatalogChooser | string | null = null;
+
+  /**
+   * `--catalog auto`: each photo's best-fitting catalog by the chooser (its pooled embedding and
+   * image statistics), or the first catalog, with a note, when the weights have no usable chooser.
+   */
+  async chooseCatalogs(images: readonly PixelImage[], pooled: Tensor, timings: Record<string, number> = {}): Promise<CatalogChoice[]> {
+    const available = this.catalogNames;
+    const chooser = this.catalogChooser;
+    if (typeof chooser === 'string') return images.map(() => ({ used: available[0], available, chosen_by: 'default', confidence: null, note: chooser }));
+    const t0 = now();
+    const values = (await pooled.read()) as Float32Array;
+    const d = pooled.shape[1];
+    const choices = images.map((img, b): CatalogChoice => {
+      const c = chooser.choose(values.subarray(b * d, (b + 1) * d), img);
+      return { used: c.catalog, available, chosen_by: 'auto', confidence: c.confidence, probabilities: c.probabilities };
+    });
+    timings.catalog_ms = now() - t0;
+    return choices;
+  }
+
+  private namedChoice(name: string | undefined): CatalogChoice {
+    const available = this.catalogNames;
+    return { used: this.catalog(name).schema.name, available, chosen_by: name ? 'flag' : 'default', confidence: null };
   }
 
   private catalog(name?: string): CatalogRuntime {

@@ -1,3 +1,5 @@
+import type { CatalogChoice } from './catalog-chooser.ts';
+
 /**
  * The product's output: one listing per photo. This is the JSON the main command prints with
  * --json, what the batch job writes per line, and what the demo page renders.
@@ -35,6 +37,8 @@ export interface GroundingMention {
 export interface Listing {
   /** Catalog schema whose heads produced the attributes. */
   catalog: string;
+  /** How that catalog was chosen, the others available and the chooser's confidence (see CatalogChoice). */
+  catalog_choice?: CatalogChoice;
   attributes: Record<string, AttributePrediction>;
   price: PricePrediction;
   title: string;

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { PixelImage } from '../data/preprocess.ts';
-import { ListingModel, type ListOptions } from '../model/listing-model.ts';
+import { AUTO_CATALOG, ListingModel, type ListOptions } from '../model/listing-model.ts';
 import type { Listing } from '../model/listing.ts';
 import type { ListingEngine } from './batch/listing-engine.ts';
 import { createNodeContext } from './gpu.ts';
@@ -14,7 +14,7 @@ import { DEFAULT_WEIGHTS_DIR, readWeightsFolder } from './weights.ts';
 export interface ListingEngineOptions {
   /** Weights folder; the committed default weights when absent. */
   weights?: string;
-  /** Catalog schema to list with; the weights' first catalog when absent. */
+  /** Catalog schema to list with ('auto': the catalog chooser's pick per photo); the weights' first catalog when absent. */
   catalog?: string;
   /** Batch size the caller wants; the engine may cap it (see ListingEngine.maxBatch). */
   batchSize: number;
@@ -34,7 +34,7 @@ export interface NodeListingEngine extends ListingEngine {
 
 export async function createListingEngine(options: ListingEngineOptions): Promise<NodeListingEngine> {
   const bundle = readWeightsFolder(options.weights ?? DEFAULT_WEIGHTS_DIR);
-  if (options.catalog && !bundle.catalogs.some((c) => c.name === options.catalog)) {
+  if (options.catalog && options.catalog !== AUTO_CATALOG && !bundle.catalogs.some((c) => c.name === options.catalog)) {
     throw new Error(`the weights have no catalog '${options.catalog}' (they have: ${bundle.catalogs.map((c) => c.name).join(', ')})`);
   }
   // Listing is latency-bound: leave the JS thread a core of its own (see NodeGpuOptions).

@@ -71,6 +71,13 @@ export class GpuContext {
   readonly uniforms: UniformRing;
   readonly bindGroups: BindGroupCache;
   timer: GpuTimer | null = null;
+  /**
+   * When true, recorders drop every dispatch (copies and uploads still run; new tensors start as
+   * zeros, so readbacks return zeros). Kernels are still requested, so a run in this mode lists
+   * the pipelines a piece of work needs without running them: ahead-of-time compilation plans
+   * itself this way (src/node/warmup.ts). Never set while results matter.
+   */
+  skipDispatches = false;
   private lostInfo: GPUDeviceLostInfo | null = null;
   private readonly lostPromise: Promise<GPUDeviceLostInfo>;
   private pendingError: Error | null = null;
@@ -159,18 +166,26 @@ export class GpuContext {
     const bytes = shapeSize(shape) * BYTES_PER_ELEMENT[dtype];
     this.checkSize(bytes, shape, dtype, label);
     if (dtype === 'f16' && !this.features.f16) throw new AtelierGpuError('usage', `tensor ${label}: f16 needs the adapter feature shader-f16, which this device lacks`);
-    return new Tensor(this, this.storagePool.acquire(Math.max(4, bytes)), shape, dtype, true, label);
+    const t = new Tensor(this, this.storagePool.acquire(Math.max(4, bytes)), shape, dtype, true, label);
+    // No kernel writes it while dispatches are skipped: zeros, not a recycled buffer's old values
+    // (token ids read back from it must stay in range).
+    if (this.skipDispatches) this.clearTensor(t);
+    return t;
+  }
+
+  private clearTensor(t: Tensor): void {
+    const bytes = Math.ceil(t.byteLength / 4) * 4;
+    if (bytes === 0) return;
+    // Inside an open recorder, clear in recording order (the buffer may be one that earlier
+    // recorded dispatches still read); otherwise a queue write is cheapest.
+    if (this.openRecorder) this.openRecorder.rawEncoder().clearBuffer(t.buffer, 0, bytes);
+    else this.device.queue.writeBuffer(t.buffer, 0, new ArrayBuffer(bytes));
   }
 
   /** A tensor filled with zeros. */
   zeros(shape: readonly number[], dtype: DType = 'f32', label = ''): Tensor {
     const t = this.empty(shape, dtype, label);
-    const bytes = Math.ceil(t.byteLength / 4) * 4;
-    if (bytes === 0) return t;
-    // Inside an open recorder, clear in recording order (the buffer may be one that earlier
-    // recorded dispatches still read); otherwise a queue write is cheapest.
-    if (this.openRecorder) this.openRecorder.rawEncoder().clearBuffer(t.buffer, 0, bytes);
-    else this.device.queue.writeBuffer(t.buffer, 0, new ArrayBuffer(bytes));
+    if (!this.skipDispatches) this.clearTensor(t);
     return t;
   }
 

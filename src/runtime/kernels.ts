@@ -113,6 +113,8 @@ export interface KernelCacheStats {
 
 export class KernelLibrary {
   private readonly cache = new Map<string, Kernel>();
+  /** The spec of every variant compiled, by cache key, in first-use order (see requested()). */
+  private readonly specs = new Map<string, KernelSpec>();
   private readonly sources = new Map<string, string>();
   private nextId = 1;
   private stats = { hits: 0, misses: 0 };
@@ -148,6 +150,7 @@ export class KernelLibrary {
     const pipeline = this.device.createComputePipeline(prepared.descriptor);
     const kernel = { ...prepared.kernel, pipeline };
     this.cache.set(key, kernel);
+    this.specs.set(key, spec);
     return kernel;
   }
 
@@ -164,9 +167,25 @@ export class KernelLibrary {
         } catch (e) {
           throw new AtelierGpuError('shader', `kernel ${prepared.kernel.name} failed to compile: ${(e as Error).message}`);
         }
-        if (!this.cache.has(key)) this.cache.set(key, { ...prepared.kernel, pipeline });
+        if (!this.cache.has(key)) {
+          this.cache.set(key, { ...prepared.kernel, pipeline });
+          this.specs.set(key, spec);
+        }
       }),
     );
+  }
+
+  /**
+   * Every variant this library has compiled, in first-use order: what a piece of work needs, for
+   * compiling it ahead (src/node/warmup.ts records a listing's this way).
+   */
+  requested(): KernelSpec[] {
+    return [...this.specs.values()];
+  }
+
+  /** The source a variant compiles from (defines and includes applied): its identity in a cache key. */
+  sourceOf(spec: KernelSpec): string {
+    return specialiseSource([...(spec.includes ?? []), spec.file].map((f) => this.source(f)).join('\n'), spec.defines);
   }
 
   getStats(): KernelCacheStats {

@@ -38,6 +38,7 @@ export class Recorder {
     this.assertOpen();
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return; // empty problem: nothing to run
+    if (this.ctx.skipDispatches) return; // planning: the kernel was requested, nothing runs
     const maxDim = this.ctx.limits.maxComputeWorkgroupsPerDimension;
     if (x > maxDim || y > maxDim || z > maxDim) {
       throw new AtelierGpuError('too-large', `kernel ${kernel.name}: dispatch ${x}x${y}x${z} exceeds ${maxDim} workgroups per dimension`);
