@@ -34,6 +34,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read> scores: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> probs: array<vec4<f32>>;
 
+/** The row's max and 1 / sum of exponentials from each lane's running (max, rescaled sum); 1 / 0 is 0. */
+fn row_normaliser(m: f32, s: f32, lid: u32) -> vec2<f32> {
+  let row_m = row_max(m, lid);
+  let row_s = row_sum(s * exp(m - row_m), lid);
+  return vec2<f32>(row_m, select(0.0, 1.0 / row_s, row_s > 0.0));
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.y * params.grid_x + wid.x;
@@ -52,9 +59,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       m = nm;
     }
   }
-  let row_m = row_max(m, lid);
-  let row_s = row_sum(s * exp(m - row_m), lid);
-  let inv = select(0.0, 1.0 / row_s, row_s > 0.0);
+  let norm = row_normaliser(m, s, lid);
+  let row_m = norm.x;
+  let inv = norm.y;
 
   for (var i = 0u; i < n; i += WG) {
     let j = i + lid;
@@ -97,9 +104,9 @@ fn masked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       m = nm;
     }
   }
-  let row_m = row_max(m, lid);
-  let row_s = row_sum(s * exp(m - row_m), lid);
-  let inv = select(0.0, 1.0 / row_s, row_s > 0.0);
+  let norm = row_normaliser(m, s, lid);
+  let row_m = norm.x;
+  let inv = norm.y;
 
   for (var i = 0u; i < n; i += WG) {
     let j = i + lid;

@@ -1,5 +1,6 @@
 /** Small generated inputs for the batch tests: PNG folders with known pixel colours, catalogs, temp dirs. */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -92,4 +93,34 @@ export function countIds(records: { id: string }[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of records) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
   return counts;
+}
+
+const BATCH_CHILD = join(import.meta.dirname, 'batch-child.ts');
+
+/** The real `atelier batch` command with the fake engine (batch-child.ts) as a child process; `env` tunes the fake engine. */
+export function startBatchChild(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', BATCH_CHILD, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // `--import tsx` resolves from the working directory: the project root, wherever vitest was started.
+    cwd: join(import.meta.dirname, '..', '..'),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, exited };
+}
+
+/** Complete (newline-terminated) lines in a file so far; 0 when it does not exist yet. */
+export function completeLines(path: string): number {
+  try {
+    if (statSync(path).size === 0) return 0;
+  } catch {
+    return 0;
+  }
+  return readFileSync(path, 'utf8').split('\n').length - 1;
 }

@@ -1,37 +1,11 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { countIds, readJsonlStrict, useTempDir, writePngFolder } from './fixtures.ts';
+import { completeLines, countIds, readJsonlStrict, startBatchChild, useTempDir, writePngFolder } from './fixtures.ts';
 
-const CHILD = join(import.meta.dirname, 'batch-child.ts');
 const N = 60;
 
-function startChild(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
-    env: { ...process.env, FAKE_DELAY_MS: '15', FAKE_TEXT_BYTES: '20000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // `--import tsx` resolves from the working directory: the project root, wherever vitest was started.
-    cwd: join(import.meta.dirname, '..', '..'),
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, exited };
-}
-
-function completeLines(path: string): number {
-  try {
-    if (statSync(path).size === 0) return 0;
-  } catch {
-    return 0;
-  }
-  return readFileSync(path, 'utf8').split('\n').length - 1;
-}
+const startChild = (args: string[]) => startBatchChild(args, { FAKE_DELAY_MS: '15', FAKE_TEXT_BYTES: '20000' });
 
 describe('kill -9 of a running batch', () => {
   const tmp = useTempDir('kill');

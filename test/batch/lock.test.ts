@@ -1,42 +1,17 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { countIds, readJsonlStrict, useTempDir, writePngFolder } from './fixtures.ts';
+import { completeLines, countIds, readJsonlStrict, startBatchChild, useTempDir, writePngFolder } from './fixtures.ts';
 
 /**
  * One writer per output (issue 15): two `atelier batch` processes on one `--out` (each the real
  * command with the fake engine, test/batch/batch-child.ts). The first is paused with SIGSTOP once it
  * is writing, so the second certainly starts while the first holds the output, whatever the load.
  */
-const CHILD = join(import.meta.dirname, 'batch-child.ts');
 const N = 40;
 
-function startChild(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
-    env: { ...process.env, FAKE_DELAY_MS: '10' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: join(import.meta.dirname, '..', '..'),
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, exited };
-}
-
-function completeLines(path: string): number {
-  try {
-    if (statSync(path).size === 0) return 0;
-  } catch {
-    return 0;
-  }
-  return readFileSync(path, 'utf8').split('\n').length - 1;
-}
+const startChild = (args: string[]) => startBatchChild(args, { FAKE_DELAY_MS: '10' });
 
 /** Starts a batch and pauses it (SIGSTOP) once it has written a few lines. */
 async function startPaused(args: string[], out: string) {
