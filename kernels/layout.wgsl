@@ -19,7 +19,9 @@
 //                (split_heads) or its per-head transpose [batch, H, head_dim, seq_pad]
 //                (split_heads_t). Rows seq..seq_pad-1 are zeros: the GEMMs' K (a multiple of 4)
 //                runs over them, and zero rows add nothing.
-//   merge_heads: the inverse: dst [batch, seq, H*head_dim] from src [batch, H, seq_pad, head_dim].
+//   merge_heads: the inverse: src [batch, H, seq_pad, head_dim] into columns col_off.. of dst's rows
+//                [batch, seq, width] (width = H*head_dim for a tensor of its own; wider to fill the
+//                q, k or v columns of a fused projection's gradient).
 // Work is 1-D over elements on a 2-D grid (params.row_pitch threads per grid row, see grid1d).
 // Limits: element counts below 2^32. Scalar lanes: copies are memory-bound.
 
@@ -149,5 +151,5 @@ fn merge_heads(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = r % params.seq;
   let b = r / params.seq;
   let h = c / params.head_dim;
-  dst[t] = src[((b * params.heads + h) * params.seq_pad + j) * params.head_dim + c % params.head_dim];
+  dst[r * params.width + params.col_off + c] = src[((b * params.heads + h) * params.seq_pad + j) * params.head_dim + c % params.head_dim];
 }

@@ -61,13 +61,15 @@ export function splitHeadsRef(x: ArrayLike<number>, o: { batch: number; srcSeq: 
   return out;
 }
 
-/** mergeHeads: x [batch, heads, seqPad, headDim] -> [batch, seq, heads * headDim]. */
-export function mergeHeadsRef(x: ArrayLike<number>, batch: number, heads: number, seqPad: number, headDim: number, seq: number): Float64Array {
-  const out = new Float64Array(batch * seq * heads * headDim);
+/** mergeHeads: x [batch, heads, seqPad, headDim] -> columns colOff.. of `out` [batch, seq, width] (default a new [batch, seq, heads * headDim]). */
+export function mergeHeadsRef(x: ArrayLike<number>, batch: number, heads: number, seqPad: number, headDim: number, seq: number, into?: { out: Float64Array; width: number; colOff: number }): Float64Array {
+  const width = into?.width ?? heads * headDim;
+  const colOff = into?.colOff ?? 0;
+  const out = into?.out ?? new Float64Array(batch * seq * width);
   for (let b = 0; b < batch; b++) {
     for (let j = 0; j < seq; j++) {
       for (let h = 0; h < heads; h++) {
-        for (let d = 0; d < headDim; d++) out[((b * seq + j) * heads + h) * headDim + d] = x[((b * heads + h) * seqPad + j) * headDim + d];
+        for (let d = 0; d < headDim; d++) out[(b * seq + j) * width + colOff + h * headDim + d] = x[((b * heads + h) * seqPad + j) * headDim + d];
       }
     }
   }

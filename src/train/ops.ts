@@ -168,6 +168,21 @@ export function attention(q: Var, k: Var, v: Var, options: Omit<AttentionOptions
   return tape.record(RULES.attention, [q, k, v], out, { ...resolved, probs }, { ownedSaved: [probs] });
 }
 
+/**
+ * Self-attention over a fused projection qkv [B, L, 3D] (q, k, v its column thirds, all L keys
+ * valid): the heads are read from and the gradient written into qkv's columns in place, with no
+ * slices of q, k and v (and no pads and sums of their gradients) around the GEMM attention.
+ */
+export function attentionQkv(qkv: Var, options: { heads: number; causal: boolean }): Var {
+  const tape = qkv.tape;
+  const [, length, width] = qkv.shape;
+  const dim = width / 3;
+  const resolved = { heads: options.heads, causal: options.causal, past: 0, kvLength: length, scale: 1 / Math.sqrt(dim / options.heads) };
+  const [q, k, v] = [0, 1, 2].map((i) => ({ of: qkv.value, start: i * dim, dim }));
+  const { out, probs } = attentionGemm(tape.rec, q, k, v, resolved);
+  return tape.record(RULES.attentionQkv, [qkv], out, { ...resolved, probs }, { ownedSaved: [probs] });
+}
+
 /** Sum of several scalar losses, each times its weight. */
 export function weightedSum(terms: readonly { loss: Var; weight: number }[]): Var {
   if (terms.length === 0) throw new AtelierGpuError('usage', 'weightedSum: no terms');

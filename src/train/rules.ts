@@ -11,7 +11,7 @@ import type { Recorder } from '../runtime/recorder.ts';
 import type { Tensor } from '../runtime/tensor.ts';
 import type { Rule } from './autograd.ts';
 import { activationBackward, expand, fill, reduceToShape, scale } from './backward/elementwise.ts';
-import { attentionBackward, type AttentionSaved } from './backward/attention.ts';
+import { attentionBackward, attentionQkvBackward, type AttentionSaved } from './backward/attention.ts';
 import { conv2dBackward, type Conv2dGeometry } from './backward/conv2d.ts';
 import { embeddingBackward } from './backward/embedding.ts';
 import { layerNormBackward, softmaxBackward } from './backward/rows.ts';
@@ -153,6 +153,9 @@ export const RULES = {
     const g = attentionBackward(rec, dOut, q.value, k.value, v.value, node.saved);
     return [g.dq, g.dk, g.dv];
   }),
+
+  /** Self-attention over a fused projection's column thirds: one gradient, written by columns. */
+  attentionQkv: rule<AttentionSaved>('attentionQkv', (rec, node, dOut) => [attentionQkvBackward(rec, dOut, node.inputs[0].value, node.saved)]),
 
   /**
    * y = x w^T + bias with w [out, in] (nn.Linear): dx = dy w and dw = dy^T x, both through the

@@ -24,4 +24,5 @@ const basicTapeOps: BasicOps<Var> = {
   release: () => {},
 };
 
-export const tapeOps: ModelOps<Var> = { ...basicTapeOps, ...composedFusions(basicTapeOps) };
+// attentionQkv reads q, k, v in place (F.attentionQkv); the other fusions are their compositions.
+export const tapeOps: ModelOps<Var> = { ...basicTapeOps, ...composedFusions(basicTapeOps), attentionQkv: (qkv, o) => F.attentionQkv(qkv, o) };

@@ -107,6 +107,25 @@ describe('layout kernels', () => {
     y.dispose();
   });
 
+  it('merge heads into a column window of a wider tensor leaves the other columns alone', async () => {
+    const ctx = gpu();
+    const [batch, heads, seqPad, headDim, seq, width, colOff] = [2, 2, 4, 3, 3, 13, 5];
+    const data = randomArray(batch * heads * seqPad * headDim, 12);
+    const base = randomArray(batch * seq * width, 13);
+    const x = ctx.tensor(data, [batch, heads, seqPad, headDim]);
+    const into = ctx.tensor(base, [batch, seq, width]);
+    const rec = ctx.recorder('merge-into');
+    mergeHeads(rec, x, seq, { tensor: into, start: colOff });
+    rec.submit();
+    const want = mergeHeadsRef(data, batch, heads, seqPad, headDim, seq, { out: Float64Array.from(base), width, colOff });
+    expect(Array.from(await into.read())).toEqual(Array.from(want));
+    const bad = ctx.recorder('merge-into-bad');
+    expect(() => mergeHeads(bad, x, seq, { tensor: into, start: 9 })).toThrow(/columns 9..14/);
+    bad.submit();
+    x.dispose();
+    into.dispose();
+  });
+
   it('rejects windows outside the tensor and mismatched concat shapes', () => {
     const ctx = gpu();
     const x = ctx.zeros([2, 3]);

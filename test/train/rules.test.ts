@@ -513,6 +513,29 @@ describe.each([
     [1, 1, 6, 2, 4, false, 6], // one query (the forward's decode kernel)
     [1, 3, 9, 1, 4, true, 6], // causal over a cache of capacity 9 with 6 valid rows (past = 3)
   ];
+  it.each([[2, 5, 2, 4, true], [1, 7, 1, 8, false], [2, 3, 3, 4, true]])('attentionQkv (in place over a fused projection): batch %i, length %i, %i heads of %i, causal %s', async (batch, length, heads, headDim, causal) => {
+    const dim = heads * headDim;
+    const thirds = (x: Float64Array) => [0, 1, 2].map((i) => {
+      const part = new Float64Array(batch * length * dim);
+      for (let r = 0; r < batch * length; r++) for (let c = 0; c < dim; c++) part[r * dim + c] = x[r * 3 * dim + i * dim + c];
+      return part;
+    });
+    const r = await gradCheck(
+      gpu(),
+      {
+        inputs: [{ shape: [batch, length, 3 * dim] }],
+        build: ([qkv]) => F.attentionQkv(qkv, { heads, causal }),
+        reference: ([qkv]) => {
+          const [q, k, v] = thirds(qkv);
+          return attentionRef(q, k, v, { batch, tq: length, capacity: length, tk: length, heads, headDim, causal, past: 0, scale: 1 / Math.sqrt(headDim) });
+        },
+      },
+      ROWS,
+    );
+    expect(r.worst).toBeLessThanOrEqual(1);
+    expect(r.leaked).toBe(0);
+  });
+
   it.each(attentionCases)('attention: batch %i, %i queries, %i keys, %i heads of %i, causal %s, kvLength %i', async (batch, tq, tk, heads, headDim, causal, kvLength) => {
     const dim = heads * headDim;
     const scale = 1 / Math.sqrt(headDim);

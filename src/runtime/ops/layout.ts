@@ -123,11 +123,20 @@ export function splitHeads(rec: Recorder, x: Tensor, o: SplitHeadsOptions): Tens
   return y;
 }
 
-/** The inverse of splitHeads: x [B, H, padded, dh] -> [B, seq, H*dh] (rows past seq dropped). */
-export function mergeHeads(rec: Recorder, x: Tensor, seq: number): Tensor {
+/**
+ * The inverse of splitHeads: x [B, H, padded, dh] -> [B, seq, H*dh] (rows past seq dropped), or,
+ * with `into`, written into columns start..start+H*dh of `into`'s rows [B, seq, width].
+ */
+export function mergeHeads(rec: Recorder, x: Tensor, seq: number, into?: { tensor: Tensor; start: number }): Tensor {
   if (x.shape.length !== 4 || seq < 1 || seq > x.dim(2)) throw new AtelierGpuError('usage', `mergeHeads: x must be [batch, heads, rows, headDim] with at least seq ${seq} rows, got [${x.shape.join(', ')}]`);
   const [batch, heads, seqPad, headDim] = x.shape;
-  const y = rec.ctx.empty([batch, seq, heads * headDim], 'f32', 'merge-heads');
-  record(rec, 'merge_heads', x, y, y.size, { heads, head_dim: headDim, seq, seq_pad: seqPad });
+  const dim = heads * headDim;
+  const y = into?.tensor ?? rec.ctx.empty([batch, seq, dim], 'f32', 'merge-heads');
+  const width = y.dim(-1);
+  const start = into?.start ?? 0;
+  if (y.shape.length !== 3 || y.dim(0) !== batch || y.dim(1) !== seq || start < 0 || start + dim > width) {
+    throw new AtelierGpuError('usage', `mergeHeads: columns ${start}..${start + dim - 1} of [${y.shape.join(', ')}] cannot hold [${batch}, ${seq}, ${dim}]`);
+  }
+  record(rec, 'merge_heads', x, y, batch * seq * dim, { heads, head_dim: headDim, seq, seq_pad: seqPad, width, col_off: start });
   return y;
 }

@@ -7,7 +7,7 @@
  */
 import { padAxis, mergeHeads, splitHeads } from '../../runtime/ops/layout.ts';
 import { matmul, roundUp4 } from '../../runtime/ops/matmul.ts';
-import type { GemmAttentionOptions } from '../../runtime/ops/attention.ts';
+import { splitOperand, type GemmAttentionOptions, type HeadOperand } from '../../runtime/ops/attention.ts';
 import type { Recorder } from '../../runtime/recorder.ts';
 import type { Tensor } from '../../runtime/tensor.ts';
 import { softmaxBackward } from './rows.ts';
@@ -17,36 +17,67 @@ export interface AttentionSaved extends GemmAttentionOptions {
   probs: Tensor;
 }
 
-export interface AttentionGrads {
-  dq: Tensor;
-  dk: Tensor;
-  dv: Tensor;
+/** The per-head gradients [B, H, rows4, Dh] of q, k and v (rows past Tq or kvLength are padding). */
+interface HeadGrads {
+  dQh: Tensor;
+  dKh: Tensor;
+  dVh: Tensor;
 }
 
-/** dQ, dK, dV of attention(q, k, v) given the output's gradient dO [B, Tq, H*Dh]. */
-export function attentionBackward(rec: Recorder, dO: Tensor, q: Tensor, k: Tensor, v: Tensor, s: AttentionSaved): AttentionGrads {
+/**
+ * dQ, dK, dV of attention(q, k, v) given the output's gradient dO [B, Tq, H*Dh]: each [B, T, H*Dh]
+ * (keys past kvLength, a cache's unused capacity, get zero gradient).
+ */
+export function attentionBackward(rec: Recorder, dO: Tensor, q: Tensor, k: Tensor, v: Tensor, s: AttentionSaved): { dq: Tensor; dk: Tensor; dv: Tensor } {
   const [, tq] = q.shape;
   const capacity = k.dim(1);
-  const tq4 = roundUp4(tq);
-  const queries = { heads: s.heads, padTo: tq4 };
-  const keys = { heads: s.heads, seq: s.kvLength, padTo: roundUp4(s.kvLength) };
+  const g = headGrads(rec, dO, q, k, v, s);
   const take = (t: Tensor, f: (t: Tensor) => Tensor): Tensor => {
     const y = f(t);
     t.dispose();
     return y;
   };
+  const toKeys = (t: Tensor) => take(t, (x) => {
+    const merged = mergeHeads(rec, x, s.kvLength);
+    return s.kvLength === capacity ? merged : take(merged, (m) => padAxis(rec, m, 1, 0, capacity));
+  });
+  return { dq: take(g.dQh, (x) => mergeHeads(rec, x, tq)), dk: toKeys(g.dKh), dv: toKeys(g.dVh) };
+}
 
+/**
+ * The gradient of self-attention over the q, k, v column thirds of one fused projection qkv
+ * [B, L, 3D] (all L keys valid): written straight into the columns of one [B, L, 3D] tensor.
+ */
+export function attentionQkvBackward(rec: Recorder, dO: Tensor, qkv: Tensor, s: AttentionSaved): Tensor {
+  const [batch, length, width] = qkv.shape;
+  const dim = width / 3;
+  const [q, k, v] = [0, 1, 2].map((i) => ({ of: qkv, start: i * dim, dim }));
+  const g = headGrads(rec, dO, q, k, v, s);
+  const dqkv = rec.ctx.empty([batch, length, width], 'f32', 'dattention.qkv');
+  [g.dQh, g.dKh, g.dVh].forEach((x, i) => {
+    mergeHeads(rec, x, length, { tensor: dqkv, start: i * dim });
+    x.dispose();
+  });
+  return dqkv;
+}
+
+function headGrads(rec: Recorder, dO: Tensor, q: HeadOperand, k: HeadOperand, v: HeadOperand, s: AttentionSaved): HeadGrads {
+  const tq = dO.dim(1);
+  const tq4 = roundUp4(tq);
+  const queries = { heads: s.heads, padTo: tq4 };
+  const keys = { heads: s.heads, seq: s.kvLength, padTo: roundUp4(s.kvLength) };
   const dOh = splitHeads(rec, dO, queries);
-  const vh = splitHeads(rec, v, keys);
+  const vh = splitOperand(rec, v, keys);
   const dP = matmul(rec, dOh, vh, { transB: true });
   dOh.dispose();
   vh.dispose();
-  const dS = take(dP, (t) => softmaxBackward(rec, t, s.probs));
+  const dS = softmaxBackward(rec, dP, s.probs);
+  dP.dispose();
 
-  const kt = splitHeads(rec, k, { ...keys, transposed: true });
+  const kt = splitOperand(rec, k, { ...keys, transposed: true });
   const dQh = matmul(rec, dS, kt, { transB: true, alpha: s.scale });
   kt.dispose();
-  const qt = splitHeads(rec, q, { ...queries, transposed: true });
+  const qt = splitOperand(rec, q, { ...queries, transposed: true });
   const dKh = matmul(rec, dS, qt, { transA: true, transB: true, alpha: s.scale });
   qt.dispose();
   dS.dispose();
@@ -54,10 +85,5 @@ export function attentionBackward(rec: Recorder, dO: Tensor, q: Tensor, k: Tenso
   const dVh = matmul(rec, s.probs, dOt, { transA: true, transB: true });
   dOt.dispose();
 
-  // Keys past kvLength (a cache's unused capacity) get zero gradient.
-  const toKeys = (t: Tensor) => take(t, (x) => {
-    const merged = mergeHeads(rec, x, s.kvLength);
-    return s.kvLength === capacity ? merged : take(merged, (m) => padAxis(rec, m, 1, 0, capacity));
-  });
-  return { dq: take(dQh, (x) => mergeHeads(rec, x, tq)), dk: toKeys(dKh), dv: toKeys(dVh) };
+  return { dQh, dKh, dVh };
 }
