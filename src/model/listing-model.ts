@@ -719,7 +719,6 @@ class DecoderSession {
   }
 }
 
-/** Tokens that would complete an n-gram already present in `ids` (no-repeat-n-gram blocking). */
 /** Word-start tokens already used `max` times in `ids` (a title so far). */
 export function repeatedWordBans(ids: readonly number[], wordStarts: Uint8Array, max: number): number[] {
   const counts = new Map<number, number>();
@@ -734,6 +733,7 @@ export function wordStartTokens(tok: BpeTokenizer): Uint8Array {
   return out;
 }
 
+/** Tokens that would complete an n-gram already present in `ids` (no-repeat-n-gram blocking). */
 export function repeatedNgramBans(ids: readonly number[], n: number): number[] {
   if (n < 1 || ids.length < n - 1) return [];
   const prefix = ids.slice(ids.length - (n - 1));

@@ -4,6 +4,7 @@
  */
 import { AtelierGpuError } from '../runtime/errors.ts';
 import { attentionGemm, type AttentionOptions } from '../runtime/ops/attention.ts';
+import { qkvColumns } from '../runtime/ops/columns.ts';
 import { activation as activationOp, binary as binaryOp, type Activation, type BinaryOp } from '../runtime/ops/elementwise.ts';
 import { conv2d as conv2dOp } from '../runtime/ops/conv2d.ts';
 import { embedding as embeddingOp } from '../runtime/ops/embedding.ts';
@@ -176,10 +177,8 @@ export function attention(q: Var, k: Var, v: Var, options: Omit<AttentionOptions
 export function attentionQkv(qkv: Var, options: { heads: number; causal: boolean }): Var {
   const tape = qkv.tape;
   const [, length, width] = qkv.shape;
-  const dim = width / 3;
-  const resolved = { heads: options.heads, causal: options.causal, past: 0, kvLength: length, scale: 1 / Math.sqrt(dim / options.heads) };
-  const [q, k, v] = [0, 1, 2].map((i) => ({ of: qkv.value, start: i * dim, dim }));
-  const { out, probs } = attentionGemm(tape.rec, q, k, v, resolved);
+  const resolved = { heads: options.heads, causal: options.causal, past: 0, kvLength: length, scale: 1 / Math.sqrt(width / 3 / options.heads) };
+  const { out, probs } = attentionGemm(tape.rec, ...qkvColumns(qkv.value), resolved);
   return tape.record(RULES.attentionQkv, [qkv], out, { ...resolved, probs }, { ownedSaved: [probs] });
 }
 

@@ -32,10 +32,9 @@ import { initialBundle } from '../model/init.ts';
 import { attributeVocabulary } from '../model/lexicon.ts';
 import { backboneParams, decoderParams, headParams, headWidth, initialValues } from '../model/params.ts';
 import { readCheckpoint, writeCheckpoint } from '../node/checkpoint.ts';
-import type { ImageStore } from '../node/image-store.ts';
-import { DEFAULT_CACHE_DIR } from '../node/image-store.ts';
-import { ImageTokenCache } from '../node/token-cache.ts';
 import { prepareDataset, type Dataset } from '../node/dataset.ts';
+import { DEFAULT_CACHE_DIR, type ImageStore } from '../node/image-store.ts';
+import { ImageTokenCache } from '../node/token-cache.ts';
 import { createNodeContext } from '../node/gpu.ts';
 import { lockFolder } from '../node/lock.ts';
 import { readWeightsFolder } from '../node/weights.ts';
@@ -737,16 +736,11 @@ async function decoderStep(ctx: GpuContext, params: Map<string, Parameter>, conf
   const t = host.tokens!;
   const tokens = ctx.tensor(imageTokens, [t.rows, ...shape]);
   const inputs = uploadText(ctx, t);
-  const rec = ctx.recorder('decoder-step');
-  const tape = new Tape(rec);
   try {
-    const text = tape.retain(textLoss(paramVars(tape, params), config, tape.constant(tokens), inputs));
-    const total = tape.retain(F.scale(text, s.lossWeights.text));
-    tape.backward(total);
-    const result = opt.step(rec, { text: text.value, total: total.value });
-    tape.dispose();
-    rec.submit();
-    return await result.read();
+    return await optimizerStep(ctx, 'decoder-step', opt, (tape) => {
+      const text = tape.retain(textLoss(paramVars(tape, params), config, tape.constant(tokens), inputs));
+      return { total: tape.retain(F.scale(text, s.lossWeights.text)), parts: { text } };
+    });
   } finally {
     tokens.dispose();
     disposeText(inputs);
@@ -756,18 +750,26 @@ async function decoderStep(ctx: GpuContext, params: Map<string, Parameter>, conf
 /** One step: upload, forward, backward and AdamW in one recorder and one submit; one readback. */
 async function trainStep(ctx: GpuContext, params: Map<string, Parameter>, config: ModelConfig, schema: CatalogSchema, host: HostBatch, taus: Tensor, opt: AdamW, s: TrainSettings, text: boolean, classWeights: readonly Tensor[] | null): Promise<StepReport> {
   const inputs = upload(ctx, config, host);
-  const rec = ctx.recorder('train-step');
-  const tape = new Tape(rec);
   try {
-    const { total, parts } = lossGraph(tape, params, config, schema, inputs, taus, s, text, classWeights);
-    tape.backward(total);
-    const result = opt.step(rec, Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.value])));
-    tape.dispose();
-    rec.submit();
-    return await result.read();
+    return await optimizerStep(ctx, 'train-step', opt, (tape) => lossGraph(tape, params, config, schema, inputs, taus, s, text, classWeights));
   } finally {
     disposeInputs(inputs);
   }
+}
+
+/**
+ * The losses `graph` records on a fresh tape, their backward and AdamW, in one recorder and one
+ * submit; reads back the step's report (every part and the total, as named losses).
+ */
+async function optimizerStep(ctx: GpuContext, label: string, opt: AdamW, graph: (tape: Tape) => { total: Var; parts: Record<string, Var> }): Promise<StepReport> {
+  const rec = ctx.recorder(label);
+  const tape = new Tape(rec);
+  const { total, parts } = graph(tape);
+  tape.backward(total);
+  const result = opt.step(rec, { ...Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.value])), total: total.value });
+  tape.dispose();
+  rec.submit();
+  return await result.read();
 }
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { columns } from '../../src/runtime/ops/columns.ts';
 import { concat, mergeHeads, padAxis, slice, splitHeads, transpose } from '../../src/runtime/ops/layout.ts';
 import { concatRef, mergeHeadsRef, sliceRef, splitHeadsRef, transposeRef } from '../../src/reference/layout.ts';
 import { randomArray, useGpu } from '../helpers/gpu.ts';
@@ -85,7 +86,7 @@ describe('layout kernels', () => {
     const x = ctx.tensor(data, [batch, srcSeq, width]);
     for (const transposed of [false, true]) {
       const rec = ctx.recorder('split-heads');
-      const y = splitHeads(rec, x, { heads, seq, padTo: seqPad, transposed, columns: { start: colOff, dim: heads * headDim } });
+      const y = splitHeads(rec, columns(x, colOff, heads * headDim), { heads, seq, padTo: seqPad, transposed });
       rec.submit();
       expect(y.shape).toEqual(transposed ? [batch, heads, headDim, seqPad] : [batch, heads, seqPad, headDim]);
       expect(Array.from(await y.read())).toEqual(Array.from(splitHeadsRef(data, { batch, srcSeq, width, colOff, heads, headDim, seq, seqPad, transposed })));
@@ -115,12 +116,12 @@ describe('layout kernels', () => {
     const x = ctx.tensor(data, [batch, heads, seqPad, headDim]);
     const into = ctx.tensor(base, [batch, seq, width]);
     const rec = ctx.recorder('merge-into');
-    mergeHeads(rec, x, seq, { tensor: into, start: colOff });
+    mergeHeads(rec, x, seq, columns(into, colOff, heads * headDim));
     rec.submit();
     const want = mergeHeadsRef(data, batch, heads, seqPad, headDim, seq, { out: Float64Array.from(base), width, colOff });
     expect(Array.from(await into.read())).toEqual(Array.from(want));
     const bad = ctx.recorder('merge-into-bad');
-    expect(() => mergeHeads(bad, x, seq, { tensor: into, start: 9 })).toThrow(/columns 9..14/);
+    expect(() => mergeHeads(bad, x, seq, columns(into, 9, heads * headDim))).toThrow(/columns 9..14/);
     bad.submit();
     x.dispose();
     into.dispose();

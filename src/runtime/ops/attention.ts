@@ -2,7 +2,7 @@ import { AtelierGpuError } from '../errors.ts';
 import type { Recorder } from '../recorder.ts';
 import type { Tensor } from '../tensor.ts';
 import { asColumns, viewShape, type Rows } from './columns.ts';
-import { mergeHeads, splitHeads, type SplitHeadsOptions } from './layout.ts';
+import { mergeHeads, splitHeads } from './layout.ts';
 import { matmul, roundUp4 } from './matmul.ts';
 import { rowReduction } from './rows.ts';
 import { maskedSoftmax } from './softmax.ts';
@@ -98,14 +98,6 @@ export function attention(rec: Recorder, qIn: Rows, kIn: Rows, vIn: Rows, option
   return out;
 }
 
-/** A GEMM attention operand: a [B, T, H*Dh] tensor, or `dim` columns of a wider one from `start` (q, k or v inside a fused projection). */
-export type HeadOperand = Tensor | { of: Tensor; start: number; dim: number };
-
-/** splitHeads of an operand (its column window, if it has one). */
-export function splitOperand(rec: Recorder, x: HeadOperand, o: SplitHeadsOptions): Tensor {
-  return 'of' in x ? splitHeads(rec, x.of, { ...o, columns: { start: x.start, dim: x.dim } }) : splitHeads(rec, x, o);
-}
-
 /** What the GEMM attention path needs to know (every field resolved: training saves it for backward). */
 export interface GemmAttentionOptions {
   heads: number;
@@ -119,8 +111,8 @@ export interface GemmAttentionOptions {
 
 /**
  * Attention as two batched GEMMs around a masked softmax, keeping the probabilities (the training
- * path: its backward reads them instead of recomputing). q [B, Tq, H*Dh], k and v [B, Tcap, H*Dh]
- * plain tensors; returns out [B, Tq, H*Dh] and probs [B, H, Tq4, Tk4] (Tq, kvLength rounded up to
+ * path: its backward reads them instead of recomputing). q [B, Tq, H*Dh], k and v [B, Tcap, H*Dh],
+ * each a tensor or a column view (a fused projection's thirds); returns out [B, Tq, H*Dh] and probs [B, H, Tq4, Tk4] (Tq, kvLength rounded up to
  * multiples of 4, padding and masked entries 0).
  *
  * Why not the fused kernel: at training shapes (32 x 96 image tokens, 8 x 191 text tokens) the
@@ -129,19 +121,19 @@ export interface GemmAttentionOptions {
  * are split into per-head operands (K-major for both products: k as rows, v transposed) with zero
  * rows up to multiples of 4, so the GEMMs need no scratch copies.
  */
-export function attentionGemm(rec: Recorder, q: HeadOperand, k: HeadOperand, v: HeadOperand, o: GemmAttentionOptions): { out: Tensor; probs: Tensor } {
-  const tq = ('of' in q ? q.of : q).dim(1);
+export function attentionGemm(rec: Recorder, q: Rows, k: Rows, v: Rows, o: GemmAttentionOptions): { out: Tensor; probs: Tensor } {
+  const tq = asColumns(q).tensor.dim(1);
   const tq4 = roundUp4(tq);
   const tk4 = roundUp4(o.kvLength);
   const kv = { heads: o.heads, seq: o.kvLength, padTo: tk4 };
-  const qh = splitOperand(rec, q, { heads: o.heads, padTo: tq4 });
-  const kh = splitOperand(rec, k, kv);
+  const qh = splitHeads(rec, q, { heads: o.heads, padTo: tq4 });
+  const kh = splitHeads(rec, k, kv);
   const scores = matmul(rec, qh, kh, { transB: true, alpha: o.scale });
   qh.dispose();
   kh.dispose();
   const probs = maskedSoftmax(rec, scores, { validRows: tq, validCols: o.kvLength, causal: o.causal, past: o.past });
   scores.dispose();
-  const vt = splitOperand(rec, v, { ...kv, transposed: true });
+  const vt = splitHeads(rec, v, { ...kv, transposed: true });
   const oh = matmul(rec, probs, vt, { transB: true });
   vt.dispose();
   const out = mergeHeads(rec, oh, tq);

@@ -1,6 +1,7 @@
 import { AtelierGpuError } from '../errors.ts';
 import type { Recorder } from '../recorder.ts';
 import type { Tensor } from '../tensor.ts';
+import { asColumns, type ColumnView, type Rows } from './columns.ts';
 import { grid1d } from './grid.ts';
 
 /**
@@ -101,17 +102,17 @@ export interface SplitHeadsOptions {
   padTo?: number;
   /** [B, H, headDim, padTo] (each head transposed) instead of [B, H, padTo, headDim]. */
   transposed?: boolean;
-  /** The heads are `dim` columns of x's rows from this column on (default 0, dim = all). */
-  columns?: { start: number; dim: number };
 }
 
-/** x [B, T, ..H*dh..] -> per-head [B, H, padTo, dh] (or [B, H, dh, padTo]): the GEMM attention's operands. */
-export function splitHeads(rec: Recorder, x: Tensor, o: SplitHeadsOptions): Tensor {
+/**
+ * x [B, T, H*dh] -> per-head [B, H, padTo, dh] (or [B, H, dh, padTo]): the GEMM attention's
+ * operands. x may be a column view (q, k or v of a fused projection), read in place.
+ */
+export function splitHeads(rec: Recorder, rows: Rows, o: SplitHeadsOptions): Tensor {
+  const { tensor: x, start, width: dim } = asColumns(rows);
   const fail = (why: string) => new AtelierGpuError('usage', `splitHeads: ${why} (x [${x.shape.join(', ')}], heads ${o.heads})`);
   if (x.shape.length !== 3) throw fail('x must be [batch, seq, width]');
   const [batch, srcSeq, width] = x.shape;
-  const { start, dim } = o.columns ?? { start: 0, dim: width };
-  if (start < 0 || start + dim > width) throw fail(`columns ${start}..${start + dim - 1} are outside the rows`);
   if (!Number.isInteger(o.heads) || o.heads < 1 || dim % o.heads !== 0) throw fail(`width ${dim} is not a multiple of the head count`);
   const seq = o.seq ?? srcSeq;
   const seqPad = o.padTo ?? seq;
@@ -125,16 +126,16 @@ export function splitHeads(rec: Recorder, x: Tensor, o: SplitHeadsOptions): Tens
 
 /**
  * The inverse of splitHeads: x [B, H, padded, dh] -> [B, seq, H*dh] (rows past seq dropped), or,
- * with `into`, written into columns start..start+H*dh of `into`'s rows [B, seq, width].
+ * with `into`, written into that column view of a [B, seq, width] tensor (returned).
  */
-export function mergeHeads(rec: Recorder, x: Tensor, seq: number, into?: { tensor: Tensor; start: number }): Tensor {
+export function mergeHeads(rec: Recorder, x: Tensor, seq: number, into?: ColumnView): Tensor {
   if (x.shape.length !== 4 || seq < 1 || seq > x.dim(2)) throw new AtelierGpuError('usage', `mergeHeads: x must be [batch, heads, rows, headDim] with at least seq ${seq} rows, got [${x.shape.join(', ')}]`);
   const [batch, heads, seqPad, headDim] = x.shape;
   const dim = heads * headDim;
   const y = into?.tensor ?? rec.ctx.empty([batch, seq, dim], 'f32', 'merge-heads');
   const width = y.dim(-1);
   const start = into?.start ?? 0;
-  if (y.shape.length !== 3 || y.dim(0) !== batch || y.dim(1) !== seq || start < 0 || start + dim > width) {
+  if (y.shape.length !== 3 || y.dim(0) !== batch || y.dim(1) !== seq || (into && into.width !== dim) || start < 0 || start + dim > width) {
     throw new AtelierGpuError('usage', `mergeHeads: columns ${start}..${start + dim - 1} of [${y.shape.join(', ')}] cannot hold [${batch}, ${seq}, ${dim}]`);
   }
   record(rec, 'merge_heads', x, y, batch * seq * dim, { heads, head_dim: headDim, seq, seq_pad: seqPad, width, col_off: start });

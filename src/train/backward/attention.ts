@@ -5,9 +5,10 @@
  * each product a batched GEMM over per-head operands (masked and padded entries of P are 0, so
  * they pass no gradient).
  */
+import type { GemmAttentionOptions } from '../../runtime/ops/attention.ts';
+import { qkvColumns, type Rows } from '../../runtime/ops/columns.ts';
 import { padAxis, mergeHeads, splitHeads } from '../../runtime/ops/layout.ts';
 import { matmul, roundUp4 } from '../../runtime/ops/matmul.ts';
-import { splitOperand, type GemmAttentionOptions, type HeadOperand } from '../../runtime/ops/attention.ts';
 import type { Recorder } from '../../runtime/recorder.ts';
 import type { Tensor } from '../../runtime/tensor.ts';
 import { softmaxBackward } from './rows.ts';
@@ -49,35 +50,34 @@ export function attentionBackward(rec: Recorder, dO: Tensor, q: Tensor, k: Tenso
  * [B, L, 3D] (all L keys valid): written straight into the columns of one [B, L, 3D] tensor.
  */
 export function attentionQkvBackward(rec: Recorder, dO: Tensor, qkv: Tensor, s: AttentionSaved): Tensor {
-  const [batch, length, width] = qkv.shape;
-  const dim = width / 3;
-  const [q, k, v] = [0, 1, 2].map((i) => ({ of: qkv, start: i * dim, dim }));
+  const [q, k, v] = qkvColumns(qkv);
   const g = headGrads(rec, dO, q, k, v, s);
-  const dqkv = rec.ctx.empty([batch, length, width], 'f32', 'dattention.qkv');
+  const dqkv = rec.ctx.empty(qkv.shape, 'f32', 'dattention.qkv');
+  const into = qkvColumns(dqkv);
   [g.dQh, g.dKh, g.dVh].forEach((x, i) => {
-    mergeHeads(rec, x, length, { tensor: dqkv, start: i * dim });
+    mergeHeads(rec, x, qkv.dim(1), into[i]);
     x.dispose();
   });
   return dqkv;
 }
 
-function headGrads(rec: Recorder, dO: Tensor, q: HeadOperand, k: HeadOperand, v: HeadOperand, s: AttentionSaved): HeadGrads {
+function headGrads(rec: Recorder, dO: Tensor, q: Rows, k: Rows, v: Rows, s: AttentionSaved): HeadGrads {
   const tq = dO.dim(1);
   const tq4 = roundUp4(tq);
   const queries = { heads: s.heads, padTo: tq4 };
   const keys = { heads: s.heads, seq: s.kvLength, padTo: roundUp4(s.kvLength) };
   const dOh = splitHeads(rec, dO, queries);
-  const vh = splitOperand(rec, v, keys);
+  const vh = splitHeads(rec, v, keys);
   const dP = matmul(rec, dOh, vh, { transB: true });
   dOh.dispose();
   vh.dispose();
   const dS = softmaxBackward(rec, dP, s.probs);
   dP.dispose();
 
-  const kt = splitOperand(rec, k, { ...keys, transposed: true });
+  const kt = splitHeads(rec, k, { ...keys, transposed: true });
   const dQh = matmul(rec, dS, kt, { transB: true, alpha: s.scale });
   kt.dispose();
-  const qt = splitOperand(rec, q, { ...queries, transposed: true });
+  const qt = splitHeads(rec, q, { ...queries, transposed: true });
   const dKh = matmul(rec, dS, qt, { transA: true, transB: true, alpha: s.scale });
   qt.dispose();
   dS.dispose();
